@@ -1,0 +1,117 @@
+//! `letting decide FILE`: one case, its decision and its reasons.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::{Format, Status};
+use letting_rules::cases::{self, Case, CaseDecision};
+use letting_rules::engine::Explanation;
+use letting_rules::rules;
+
+pub fn decide(
+    rules_dir: &Path,
+    file: &Path,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    let loaded = rules::load_dir(rules_dir).context("cannot load the rules")?;
+    let case: Case = cases::read_file(file)?;
+    let decision = cases::run(&loaded.book, &case).context("cannot decide the case")?;
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&decision)?)?,
+        Format::Human => print_human(&decision, out)?,
+    }
+    Ok(Status::Ok)
+}
+
+fn print_human(decision: &CaseDecision, out: &mut dyn Write) -> std::io::Result<()> {
+    match decision {
+        CaseDecision::Classify(d) => writeln!(out, "area {}: {}", d.area_id, d.class)?,
+        CaseDecision::Channel(d) => writeln!(
+            out,
+            "channel: {} (area class {}, period {})",
+            d.channel.as_str(),
+            d.area_class,
+            d.period
+        )?,
+        CaseDecision::ChannelSequence { counts, .. } => {
+            let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            writeln!(out, "channels: {}", parts.join(", "))?;
+        }
+        CaseDecision::Letting(d) => {
+            writeln!(out, "outcome: {}", decision.outcome().unwrap_or_default())?;
+            writeln!(out, "area class: {}", d.area_class)?;
+            if !d.obligations.is_empty() {
+                let o: Vec<&str> = d.obligations.iter().map(|o| &**o).collect();
+                writeln!(out, "obligations: {}", o.join(", "))?;
+            }
+            writeln!(
+                out,
+                "flexible priority: {:?} {:?}",
+                d.flexible.status, d.flexible.groups
+            )?;
+        }
+        CaseDecision::Referral(d) => {
+            writeln!(
+                out,
+                "referral: {} (area class {})",
+                decision.outcome().unwrap_or_default(),
+                d.area_class
+            )?;
+        }
+        CaseDecision::Grant(d) => writeln!(
+            out,
+            "grant: {} of DKK {}; DKK {} left of DKK {}",
+            decision.outcome().unwrap_or_default(),
+            d.amount,
+            d.remaining,
+            d.pool
+        )?,
+    }
+    for e in decision.explanations().into_iter().take(1) {
+        print_explanation(e, out)?;
+    }
+    Ok(())
+}
+
+fn print_explanation(e: &Explanation, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "judged by: {} (sha256 {}) on {}",
+        e.rule_set_id, e.rule_set_hash, e.decided_on
+    )?;
+    for r in &e.reference_data {
+        writeln!(out, "reference data: {} (sha256 {})", r.id, r.content_hash)?;
+    }
+    for f in &e.fired {
+        let section = f
+            .source
+            .section
+            .as_deref()
+            .map(|s| format!(", {s}"))
+            .unwrap_or_default();
+        writeln!(out, "\n- {} [{}{}]", f.rule_id, f.source.document, section)?;
+        for c in &f.comparisons {
+            writeln!(
+                out,
+                "    {} {} {} — case: {} → {}",
+                c.fact,
+                c.op,
+                c.threshold,
+                c.actual,
+                if c.holds { "holds" } else { "does not hold" }
+            )?;
+        }
+        writeln!(out, "    da: {}", f.message_da)?;
+        writeln!(out, "    en: {}", f.message_en)?;
+    }
+    if !e.facts.is_empty() {
+        writeln!(out, "\nfacts used:")?;
+        for (k, v) in &e.facts {
+            writeln!(out, "    {k} = {v}")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,386 @@
+//! Evaluating conditions against the facts of a case, recording every comparison made.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+
+use super::explain::Comparison;
+use crate::model::{
+    AreaFacts, BenefitPersons, BenefitTest, Condition, Fact, FactValue, Household, HouseholdRule,
+    Money, Person, PersonRole, RuleSet,
+};
+
+/// The facts a condition can see.
+pub struct FactContext<'a> {
+    pub date: NaiveDate,
+    pub set: &'a RuleSet,
+    pub area: Option<&'a AreaFacts>,
+    pub designated_classes: &'a [Arc<str>],
+    pub household: Option<&'a Household>,
+    pub grant: Option<(&'a str, Money)>,
+}
+
+/// A fact the rules needed and the case did not state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Missing(pub Fact);
+
+/// What a benefit test found, for the message.
+#[derive(Debug, Clone)]
+pub struct BenefitFinding {
+    pub role: PersonRole,
+    pub kind: Arc<str>,
+    pub months: u32,
+    pub required_months: u32,
+}
+
+/// The record of one evaluation: comparisons made and what a benefit test found.
+#[derive(Debug, Default)]
+pub struct Trace {
+    pub comparisons: Vec<Comparison>,
+    pub benefit: Option<BenefitFinding>,
+}
+
+impl FactContext<'_> {
+    fn applicant(&self) -> Option<&Person> {
+        self.household.and_then(Household::applicant)
+    }
+
+    pub fn value(&self, fact: Fact) -> Option<FactValue> {
+        let dec = FactValue::Decimal;
+        let count = |n: u64| FactValue::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+        let area = self.area;
+        let applicant = self.applicant();
+        match fact {
+            Fact::AreaShareWithoutAttachment => area?.share_without_attachment().map(dec),
+            Fact::AreaResidents => area?.residents.map(count),
+            Fact::AreaWorkingAgeResidents => area?.working_age_residents.map(count),
+            Fact::AreaShareWithoutWorkOrEducation => area?.share_without_work_or_education.map(dec),
+            Fact::AreaConvictionRateRatio => area?.conviction_rate_ratio.map(dec),
+            Fact::AreaShareBasicSchoolingOnly => area?.share_basic_schooling_only.map(dec),
+            Fact::AreaIncomeRatioToRegion => area?.income_ratio_to_region.map(dec),
+            Fact::ApplicantLivesInDepartment => self
+                .household
+                .map(|h| FactValue::Bool(h.lives_in_department)),
+            Fact::ApplicantWeeklyWorkHours => applicant?.weekly_work_hours.map(dec),
+            Fact::ApplicantStudent => applicant.map(|p| FactValue::Bool(p.student)),
+            Fact::ApplicantAge => applicant?.age.map(|a| FactValue::Integer(i64::from(a))),
+            Fact::ApplicantGivesUpLargerDwelling => {
+                applicant.map(|p| FactValue::Bool(p.gives_up_larger_dwelling_in_municipality))
+            }
+            Fact::ApplicantSeparatedOn => applicant?.separated_on.map(FactValue::Date),
+            Fact::ApplicantSharedAddressFrom => applicant?.shared_address_from.map(FactValue::Date),
+            // A set: read through `terms_of`.
+            Fact::HouseholdReferralConditions => None,
+            Fact::HouseholdResourceWeak => self.household?.resource_weak.map(FactValue::Bool),
+            Fact::HouseholdCurrentAreaClass => self
+                .household?
+                .current_area_class
+                .as_deref()
+                .map(|c| FactValue::Term(c.into())),
+            Fact::GrantPurpose => self.grant.map(|(p, _)| FactValue::Term(p.into())),
+            Fact::GrantAmount => self.grant.map(|(_, a)| FactValue::Money(a)),
+        }
+    }
+
+    fn terms_of(&self, fact: Fact) -> Option<Vec<Arc<str>>> {
+        match fact {
+            Fact::HouseholdReferralConditions => Some(
+                self.household?
+                    .referral_conditions
+                    .iter()
+                    .map(|c| Arc::from(c.as_str()))
+                    .collect(),
+            ),
+            _ => match self.value(fact)? {
+                FactValue::Term(t) => Some(vec![t]),
+                _ => None,
+            },
+        }
+    }
+
+    /// Evaluates `condition`, recording comparisons in `trace`.
+    pub fn eval(&self, condition: &Condition, trace: &mut Trace) -> Result<bool, Missing> {
+        match condition {
+            Condition::Always => Ok(true),
+            Condition::Compare { fact, op, value } => {
+                let actual = self.value(*fact).ok_or(Missing(*fact))?;
+                let holds = op.holds(&actual, value);
+                trace.comparisons.push(Comparison {
+                    fact: fact.name().into(),
+                    op: op.as_str().into(),
+                    threshold: value.to_string(),
+                    actual: actual.to_string(),
+                    holds,
+                });
+                Ok(holds)
+            }
+            Condition::In {
+                fact,
+                values,
+                negated,
+            } => {
+                let actual = self.terms_of(*fact).ok_or(Missing(*fact))?;
+                let found = actual.iter().any(|a| values.contains(a));
+                let holds = found != *negated;
+                trace.comparisons.push(Comparison {
+                    fact: fact.name().into(),
+                    op: if *negated { "not_in" } else { "in" }.into(),
+                    threshold: join(values),
+                    actual: join(&actual),
+                    holds,
+                });
+                Ok(holds)
+            }
+            Condition::All(items) => {
+                for item in items {
+                    if !self.eval(item, trace)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Condition::Any(items) => {
+                let mut first_missing = None;
+                for item in items {
+                    match self.eval(item, trace) {
+                        Ok(true) => return Ok(true),
+                        Ok(false) => {}
+                        Err(m) => first_missing = first_missing.or(Some(m)),
+                    }
+                }
+                first_missing.map_or(Ok(false), Err)
+            }
+            Condition::AtLeast { n, of } => {
+                // Every criterion is evaluated so the explanation shows all of them.
+                let mut met = 0;
+                for item in of {
+                    if self.eval(item, trace)? {
+                        met += 1;
+                    }
+                }
+                let holds = met >= *n;
+                trace.comparisons.push(Comparison {
+                    fact: "criteria_met".into(),
+                    op: ">=".into(),
+                    threshold: n.to_string(),
+                    actual: met.to_string(),
+                    holds,
+                });
+                Ok(holds)
+            }
+            Condition::Not(inner) => Ok(!self.eval(inner, trace)?),
+            Condition::DesignatedAs(class) => {
+                let holds = self.designated_classes.contains(class);
+                trace.comparisons.push(Comparison {
+                    fact: "area.designated_as".into(),
+                    op: "in".into(),
+                    threshold: class.to_string(),
+                    actual: join(self.designated_classes),
+                    holds,
+                });
+                Ok(holds)
+            }
+            Condition::BenefitReceipt(test) => Ok(self.benefit(test, trace)),
+            Condition::DateWithin { fact, period } => {
+                let Some(FactValue::Date(when)) = self.value(*fact) else {
+                    return Err(Missing(*fact));
+                };
+                let since = period.before(self.date);
+                let holds = when >= since && when <= self.date;
+                trace.comparisons.push(Comparison {
+                    fact: fact.name().into(),
+                    op: ">=".into(),
+                    threshold: format!("{since} ({period} before {})", self.date),
+                    actual: when.to_string(),
+                    holds,
+                });
+                Ok(holds)
+            }
+            Condition::Elapsed {
+                from,
+                to,
+                op,
+                period,
+            } => {
+                let (Some(FactValue::Date(start)), Some(FactValue::Date(end))) =
+                    (self.value(*from), self.value(*to))
+                else {
+                    let missing = if self.value(*from).is_none() {
+                        *from
+                    } else {
+                        *to
+                    };
+                    return Err(Missing(missing));
+                };
+                // "end − start op period" ⇔ "end op start + period", by the calendar.
+                let mark = period.after(start);
+                let holds = op.holds(&end, &mark);
+                trace.comparisons.push(Comparison {
+                    fact: format!("{} → {}", from.name(), to.name()).into(),
+                    op: op.as_str().into(),
+                    threshold: format!("{period} ({mark})"),
+                    actual: end.to_string(),
+                    holds,
+                });
+                Ok(holds)
+            }
+        }
+    }
+
+    /// The benefit test: each counted adult's months of receipt are counted separately.
+    fn benefit(&self, test: &BenefitTest, trace: &mut Trace) -> bool {
+        let Some(household) = self.household else {
+            return false;
+        };
+        let counted: Vec<&Person> = household
+            .persons
+            .iter()
+            .filter(|p| match p.role {
+                PersonRole::Applicant => true,
+                PersonRole::Spouse => test.persons == BenefitPersons::ApplicantAndPartner,
+                PersonRole::Cohabitant => {
+                    test.persons == BenefitPersons::ApplicantAndPartner
+                        && match (test.cohabitant_counts_after, p.cohabiting_since) {
+                            (Some(period), Some(since)) => period.after(since) <= self.date,
+                            _ => false,
+                        }
+                }
+            })
+            .collect();
+        let mut meeting = 0;
+        for person in &counted {
+            let found = receipt(person, test, self.date);
+            let months = found.as_ref().map_or(0, |f| f.1);
+            let current = found.as_ref().is_some_and(|f| f.2);
+            let holds = found.is_some()
+                && months >= test.consecutive_calendar_months
+                && (current || !test.currently_receiving);
+            trace.comparisons.push(Comparison {
+                fact: format!("{}.benefit_months", role_name(person.role)).into(),
+                op: ">=".into(),
+                threshold: format!(
+                    "{}{}",
+                    test.consecutive_calendar_months,
+                    if test.currently_receiving {
+                        ", still receiving"
+                    } else {
+                        ""
+                    }
+                ),
+                actual: match &found {
+                    Some((kind, m, cur)) => format!(
+                        "{m} ({kind}{})",
+                        if *cur { ", still receiving" } else { ", ended" }
+                    ),
+                    None => "0".into(),
+                },
+                holds,
+            });
+            if holds {
+                meeting += 1;
+                if trace.benefit.is_none()
+                    && let Some((kind, m, _)) = found
+                {
+                    trace.benefit = Some(BenefitFinding {
+                        role: person.role,
+                        kind,
+                        months: m,
+                        required_months: test.consecutive_calendar_months,
+                    });
+                }
+            }
+        }
+        match test.household_rule {
+            HouseholdRule::Either => meeting > 0,
+            HouseholdRule::Both => meeting > 0 && meeting == counted.len(),
+        }
+    }
+}
+
+pub fn role_name(role: PersonRole) -> &'static str {
+    match role {
+        PersonRole::Applicant => "applicant",
+        PersonRole::Spouse => "spouse",
+        PersonRole::Cohabitant => "cohabitant",
+    }
+}
+
+/// The receipt of any listed benefit that runs up to `date` (or the latest before it):
+/// spells of listed kinds that follow on one another count as one run. Returns the kind
+/// received last, the whole months of the run up to `date` (or its end), and whether it
+/// is still received on `date`.
+fn receipt(person: &Person, test: &BenefitTest, date: NaiveDate) -> Option<(Arc<str>, u32, bool)> {
+    let mut spells: Vec<(NaiveDate, Option<NaiveDate>, &str)> = person
+        .benefits
+        .iter()
+        .filter(|s| s.from <= date && test.kinds.iter().any(|k| **k == *s.kind))
+        .map(|s| (s.from, s.to, s.kind.as_str()))
+        .collect();
+    spells.sort_by_key(|s| s.0);
+    // Merge runs: a spell starting no later than the day after the previous one ended.
+    let mut runs: Vec<(NaiveDate, Option<NaiveDate>, &str)> = Vec::new();
+    for spell in spells {
+        match runs.last_mut() {
+            Some(last)
+                if last
+                    .1
+                    .is_none_or(|end| end.succ_opt().is_none_or(|next| spell.0 <= next)) =>
+            {
+                last.1 = match (last.1, spell.1) {
+                    (None, _) | (_, None) => None,
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                };
+                last.2 = spell.2;
+            }
+            _ => runs.push(spell),
+        }
+    }
+    let (start, end, kind) = runs.pop()?;
+    let current = end.is_none_or(|e| e >= date);
+    let until = if current { date } else { end.unwrap_or(date) };
+    let kind: Arc<str> = test
+        .kinds
+        .iter()
+        .find(|k| ***k == *kind)
+        .cloned()
+        .unwrap_or_else(|| kind.into());
+    Some((kind, whole_months(start, until), current))
+}
+
+/// Whole calendar months from `start` to `end`: 2006-09-01 → 2007-03-01 is 6.
+pub fn whole_months(start: NaiveDate, end: NaiveDate) -> u32 {
+    if end < start {
+        return 0;
+    }
+    let months = (end.year() - start.year()) * 12 + end.month() as i32 - start.month() as i32;
+    let months = if end.day() < start.day() {
+        months - 1
+    } else {
+        months
+    };
+    u32::try_from(months.max(0)).unwrap_or(0)
+}
+
+fn join(items: &[Arc<str>]) -> String {
+    if items.is_empty() {
+        return "(none)".into();
+    }
+    items.iter().map(|i| &**i).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn whole_months_count_by_calendar() {
+        assert_eq!(whole_months(d(2006, 9, 1), d(2007, 3, 1)), 6);
+        assert_eq!(whole_months(d(2006, 9, 2), d(2007, 3, 1)), 5);
+        assert_eq!(whole_months(d(2007, 1, 31), d(2007, 2, 28)), 0);
+        assert_eq!(whole_months(d(2007, 3, 1), d(2006, 3, 1)), 0);
+    }
+}

@@ -1,0 +1,191 @@
+//! Decisions carry their reasons: the rule set and the hash of its file, each rule that
+//! fired with its legal source, the comparisons it made, and a message in Danish and
+//! English that a caseworker can hand to the citizen.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{LegalSource, RuleMeta, RuleSet, Slot};
+
+/// One comparison a rule made: `fact op threshold`, with the case's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub fact: Cow<'static, str>,
+    pub op: Cow<'static, str>,
+    pub threshold: String,
+    pub actual: String,
+    pub holds: bool,
+}
+
+/// A legal source as written into a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceText {
+    pub document: Arc<str>,
+    pub section: Option<Arc<str>>,
+    pub title: Arc<str>,
+}
+
+impl From<&LegalSource> for SourceText {
+    fn from(s: &LegalSource) -> Self {
+        SourceText {
+            document: s.document.clone(),
+            section: s.section.clone(),
+            title: s.title.clone(),
+        }
+    }
+}
+
+/// A rule that fired, with its reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiredRule {
+    pub rule_id: Arc<str>,
+    pub source: SourceText,
+    pub comparisons: Vec<Comparison>,
+    pub message_da: String,
+    pub message_en: String,
+}
+
+/// A piece of reference data a decision relied on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceUsed {
+    pub id: Arc<str>,
+    pub content_hash: Arc<str>,
+}
+
+/// The reasons for a decision, complete enough to explain it years later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub rule_set_id: Arc<str>,
+    pub rule_set_hash: Arc<str>,
+    pub decided_on: NaiveDate,
+    pub fired: Vec<FiredRule>,
+    /// The facts the decision used, by name.
+    pub facts: BTreeMap<Cow<'static, str>, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference_data: Vec<ReferenceUsed>,
+}
+
+impl Explanation {
+    pub fn new(set: &RuleSet, date: NaiveDate) -> Self {
+        Explanation {
+            rule_set_id: set.id.clone(),
+            rule_set_hash: set.content_hash.clone(),
+            decided_on: date,
+            fired: Vec::new(),
+            facts: BTreeMap::new(),
+            reference_data: Vec::new(),
+        }
+    }
+
+    pub fn fact(&mut self, name: impl Into<Cow<'static, str>>, value: impl ToString) {
+        self.facts.insert(name.into(), value.to_string());
+    }
+
+    pub fn fire(&mut self, meta: &RuleMeta, comparisons: Vec<Comparison>, slots: &SlotValues) {
+        self.fired.push(FiredRule {
+            rule_id: meta.id.clone(),
+            source: (&meta.source).into(),
+            comparisons,
+            message_da: meta.message.da.render(|s| slots.get(s, Lang::Da)),
+            message_en: meta.message.en.render(|s| slots.get(s, Lang::En)),
+        });
+    }
+
+    pub fn fired_ids(&self) -> impl Iterator<Item = &str> {
+        self.fired.iter().map(|f| &*f.rule_id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Da,
+    En,
+}
+
+/// Values for message placeholders, in both languages.
+#[derive(Debug, Default, Clone)]
+pub struct SlotValues {
+    values: Vec<(Slot, String, String)>,
+}
+
+impl SlotValues {
+    pub fn set(&mut self, slot: Slot, da: impl Into<String>, en: impl Into<String>) {
+        let (da, en) = (da.into(), en.into());
+        match self.values.iter_mut().find(|v| v.0 == slot) {
+            Some(v) => {
+                v.1 = da;
+                v.2 = en;
+            }
+            None => self.values.push((slot, da, en)),
+        }
+    }
+
+    /// The same text in both languages (numbers, ids, dates).
+    pub fn same(&mut self, slot: Slot, text: impl Into<String>) {
+        let text = text.into();
+        self.set(slot, text.clone(), text);
+    }
+
+    pub fn get(&self, slot: Slot, lang: Lang) -> Option<String> {
+        self.values
+            .iter()
+            .find(|v| v.0 == slot)
+            .map(|v| match lang {
+                Lang::Da => v.1.clone(),
+                Lang::En => v.2.clone(),
+            })
+    }
+
+    /// A share as a percentage in each language's notation: "41,2 %" and "41.2 %".
+    pub fn percent(&mut self, slot: Slot, share: Decimal) {
+        let pct = (share * Decimal::ONE_HUNDRED).round_dp(2).normalize();
+        let en = format!("{pct} %");
+        self.set(slot, en.replace('.', ","), en);
+    }
+
+    /// A DKK amount: "DKK 10.000,00" and "DKK 10,000.00".
+    pub fn money(&mut self, slot: Slot, amount: crate::model::Money) {
+        let (da, en) = money_words(amount);
+        self.set(slot, da, en);
+    }
+}
+
+/// "10.000,00 kr." and "DKK 10,000.00".
+pub fn money_words(amount: crate::model::Money) -> (String, String) {
+    let ore = amount.ore();
+    let (kroner, rest) = (ore / 100, (ore % 100).abs());
+    let digits = kroner.abs().to_string();
+    let mut grouped = Vec::new();
+    for (i, c) in digits.chars().rev().enumerate() {
+        if i > 0 && i % 3 == 0 {
+            grouped.push('|');
+        }
+        grouped.push(c);
+    }
+    let grouped: String = grouped.into_iter().rev().collect();
+    let sign = if ore < 0 { "-" } else { "" };
+    (
+        format!("{sign}{},{rest:02} kr.", grouped.replace('|', ".")),
+        format!("DKK {sign}{}.{rest:02}", grouped.replace('|', ",")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Money;
+
+    #[test]
+    fn money_is_written_per_language() {
+        let (da, en) = money_words(Money::from_ore(1_000_000));
+        assert_eq!(da, "10.000,00 kr.");
+        assert_eq!(en, "DKK 10,000.00");
+        let (da, en) = money_words(Money::from_ore(99_050));
+        assert_eq!((da.as_str(), en.as_str()), ("990,50 kr.", "DKK 990.50"));
+    }
+}

@@ -1,0 +1,725 @@
+//! The decision engine: pure functions of a [`RuleBook`], a date and the facts of a case.
+//! No I/O, no clock: everything a decision depends on is an argument, so a decision can
+//! be replayed years later from what was stored.
+
+pub mod eval;
+pub mod explain;
+mod quota;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    AreaFacts, Channel, CountedOver, Evidence, Household, LettingEffect, Money, RuleBook, RuleSet,
+    ShareSource, Slot, Vocabulary,
+};
+use eval::{FactContext, Missing, Trace, role_name};
+pub use explain::{Comparison, Explanation, FiredRule, ReferenceUsed, SlotValues};
+pub use quota::{QuotaCounters, QuotaState, period_key};
+
+/// Why the engine could not decide. The caller's input was incomplete or the rule book has
+/// no rules for the case; the rules themselves were checked when loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("no rule set is in force for municipality `{municipality}` on {date}")]
+    NoRuleSet {
+        municipality: String,
+        date: NaiveDate,
+    },
+    #[error("fact `{fact}` is needed by rule `{rule}` and was not given")]
+    MissingFact { fact: &'static str, rule: Arc<str> },
+    #[error("the household has no person with role `applicant`")]
+    NoApplicant,
+    #[error("`{value}` is not a {what} of rule set `{rule_set}`")]
+    UnknownTerm {
+        what: &'static str,
+        value: String,
+        rule_set: Arc<str>,
+    },
+    #[error("rule set `{0}` has no relocation-grant rules")]
+    NoGrantRules(Arc<str>),
+}
+
+fn rule_set<'b>(
+    book: &'b RuleBook,
+    municipality: &str,
+    date: NaiveDate,
+) -> Result<&'b Arc<RuleSet>, EngineError> {
+    book.in_force(municipality, date)
+        .ok_or_else(|| EngineError::NoRuleSet {
+            municipality: municipality.to_owned(),
+            date,
+        })
+}
+
+fn missing(rule: &Arc<str>) -> impl Fn(Missing) -> EngineError + '_ {
+    move |Missing(fact)| EngineError::MissingFact {
+        fact: fact.name(),
+        rule: rule.clone(),
+    }
+}
+
+// ----- classification -------------------------------------------------------------------
+
+/// The class of an area on a date, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AreaClassification {
+    pub area_id: String,
+    pub class: Arc<str>,
+    pub explanation: Explanation,
+}
+
+/// Classifies an area by the rule set in force for `municipality` on `date`.
+pub fn classify(
+    book: &RuleBook,
+    municipality: &str,
+    area: &AreaFacts,
+    date: NaiveDate,
+) -> Result<AreaClassification, EngineError> {
+    let set = rule_set(book, municipality, date)?;
+    let mut explanation = Explanation::new(set, date);
+    let class = classify_with(book, set, municipality, area, date, &mut explanation)?;
+    Ok(AreaClassification {
+        area_id: area.id.clone(),
+        class,
+        explanation,
+    })
+}
+
+fn classify_with(
+    book: &RuleBook,
+    set: &RuleSet,
+    municipality: &str,
+    area: &AreaFacts,
+    date: NaiveDate,
+    explanation: &mut Explanation,
+) -> Result<Arc<str>, EngineError> {
+    let mut designated: Vec<Arc<str>> = Vec::new();
+    let mut designation_names: Vec<(Arc<str>, Arc<str>)> = Vec::new();
+    for d in book.reference.designations_on(municipality, date) {
+        if d.areas.contains_key(area.id.as_str()) {
+            designated.push(d.class.clone());
+            designation_names.push((d.id.clone(), d.content_hash.clone()));
+        }
+    }
+    let ctx = FactContext {
+        date,
+        set,
+        area: Some(area),
+        designated_classes: &designated,
+        household: None,
+        grant: None,
+    };
+    explanation.fact("area.id", &area.id);
+    if let Some(share) = area.share_without_attachment() {
+        explanation.fact("area.share_without_attachment", share.normalize());
+    }
+    for rule in set.classification.iter().filter(|r| r.meta.in_force(date)) {
+        let mut trace = Trace::default();
+        if ctx
+            .eval(&rule.when, &mut trace)
+            .map_err(missing(&rule.meta.id))?
+        {
+            let mut slots = SlotValues::default();
+            slots.same(Slot::Area, &area.id);
+            slots.same(Slot::Date, date.to_string());
+            class_words(&mut slots, set, &rule.class);
+            if let Some(share) = area.share_without_attachment() {
+                slots.percent(Slot::Share, share);
+            }
+            if let Some(r) = area.residents {
+                slots.same(Slot::Residents, r.to_string());
+            }
+            if let Some(c) = trace
+                .comparisons
+                .iter()
+                .rev()
+                .find(|c| c.fact == "criteria_met")
+            {
+                slots.same(Slot::Criteria, c.actual.clone());
+            }
+            if let Some((id, _)) = designation_names.first() {
+                slots.same(Slot::Designation, id.to_string());
+            }
+            for (id, hash) in &designation_names {
+                explanation.reference_data.push(ReferenceUsed {
+                    id: id.clone(),
+                    content_hash: hash.clone(),
+                });
+            }
+            explanation.fact("area.class", &rule.class);
+            explanation.fire(&rule.meta, trace.comparisons, &slots);
+            return Ok(rule.class.clone());
+        }
+    }
+    // Validation requires the last class to be unconditional; rule dates may still
+    // leave a gap, which is the rule set's error and is reported as such.
+    Err(EngineError::MissingFact {
+        fact: "area.class",
+        rule: set.id.clone(),
+    })
+}
+
+fn class_words(slots: &mut SlotValues, set: &RuleSet, class: &str) {
+    match set.class_term(class) {
+        Some(t) => slots.set(Slot::AreaClass, &*t.da, &*t.en),
+        None => slots.same(Slot::AreaClass, class),
+    }
+}
+
+// ----- channel assignment -----------------------------------------------------------------
+
+/// A new vacancy, to be given a letting channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VacancyCase {
+    pub date: NaiveDate,
+    pub municipality: String,
+    pub department: String,
+    pub area: AreaFacts,
+}
+
+/// The channel of a vacancy, the counters after it, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelDecision {
+    pub channel: Channel,
+    pub area_class: Arc<str>,
+    pub period: String,
+    pub counters_after: QuotaState,
+    pub explanation: Explanation,
+}
+
+/// Assigns a channel to a vacancy. `counters` are the department's and municipality's
+/// counts for the vacancy's quota period before this vacancy.
+pub fn assign_channel(
+    book: &RuleBook,
+    case: &VacancyCase,
+    counters: &QuotaState,
+) -> Result<ChannelDecision, EngineError> {
+    let set = rule_set(book, &case.municipality, case.date)?;
+    let mut explanation = Explanation::new(set, case.date);
+    let class = classify_with(
+        book,
+        set,
+        &case.municipality,
+        &case.area,
+        case.date,
+        &mut explanation,
+    )?;
+    explanation.fact("department", &case.department);
+    let mut after = counters.clone();
+    after.department.vacancies += 1;
+    after.municipality.vacancies += 1;
+
+    let assignment = &set.channels;
+    let mut checked = Vec::new();
+    let mut chosen = None;
+    'channels: for channel in &assignment.order[..assignment.order.len().saturating_sub(1)] {
+        for quota in assignment.quotas.iter().filter(|q| {
+            q.channel == *channel && q.meta.in_force(case.date) && q.applies_to_class(&class)
+        }) {
+            let share = match quota.share {
+                ShareSource::Fixed(s) => s,
+                ShareSource::DepartmentAgreement { default } => {
+                    match book.reference.flexible_share(
+                        &case.municipality,
+                        &case.department,
+                        case.date,
+                    ) {
+                        Some((list, s)) => {
+                            if !explanation.reference_data.iter().any(|r| r.id == list.id) {
+                                explanation.reference_data.push(ReferenceUsed {
+                                    id: list.id.clone(),
+                                    content_hash: list.content_hash.clone(),
+                                });
+                            }
+                            s
+                        }
+                        None => default,
+                    }
+                }
+            };
+            if share.is_zero() {
+                continue;
+            }
+            let counts = match quota.counted_over {
+                CountedOver::Department => &after.department,
+                CountedOver::Municipality => &after.municipality,
+            };
+            let count = counts.by_channel[channel.index()];
+            let due = share.is_due(quota.op, count, counts.vacancies);
+            checked.push(Comparison {
+                fact: format!(
+                    "{}.{}_count",
+                    match quota.counted_over {
+                        CountedOver::Department => "department",
+                        CountedOver::Municipality => "municipality",
+                    },
+                    channel.as_str()
+                )
+                .into(),
+                op: quota.op.as_str().into(),
+                threshold: format!(
+                    "{share} × {} = {}",
+                    counts.vacancies,
+                    share.of(counts.vacancies).round_dp(2).normalize()
+                ),
+                actual: count.to_string(),
+                holds: !due,
+            });
+            if due {
+                chosen = Some((*channel, quota, share, count, counts.vacancies));
+                break 'channels;
+            }
+        }
+    }
+    let mut slots = SlotValues::default();
+    slots.same(Slot::Department, &case.department);
+    slots.same(Slot::Area, &case.area.id);
+    slots.same(Slot::Date, case.date.to_string());
+    class_words(&mut slots, set, &class);
+    let channel = match chosen {
+        Some((channel, quota, share, count, vacancies)) => {
+            let (da, en) = channel.words();
+            slots.set(Slot::Channel, da, en);
+            slots.percent(Slot::QuotaShare, share.as_decimal());
+            slots.same(Slot::ChannelCount, count.to_string());
+            slots.same(Slot::Vacancies, vacancies.to_string());
+            explanation.fire(&quota.meta, checked, &slots);
+            channel
+        }
+        None => {
+            let channel = assignment
+                .order
+                .last()
+                .copied()
+                .unwrap_or(Channel::ExternalList);
+            let (da, en) = channel.words();
+            slots.set(Slot::Channel, da, en);
+            slots.same(Slot::Vacancies, after.department.vacancies.to_string());
+            explanation.fire(&assignment.fallback, checked, &slots);
+            channel
+        }
+    };
+    after.department.by_channel[channel.index()] += 1;
+    after.municipality.by_channel[channel.index()] += 1;
+    explanation.fact("channel", channel.as_str());
+    Ok(ChannelDecision {
+        channel,
+        area_class: class,
+        period: period_key(assignment.period, case.date),
+        counters_after: after,
+        explanation,
+    })
+}
+
+// ----- letting ----------------------------------------------------------------------------
+
+/// A proposed letting: an applicant household for a vacancy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LettingCase {
+    pub date: NaiveDate,
+    pub municipality: String,
+    pub department: String,
+    pub area: AreaFacts,
+    /// The channel the vacancy was given; flexible priority is judged only for `flexible`.
+    pub channel: Option<Channel>,
+    pub household: Household,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LettingOutcome {
+    Approved,
+    Rejected,
+    PendingMunicipalApproval,
+}
+
+/// Whether the applicant has flexible-letting priority, and how well it is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Eligibility {
+    /// The vacancy is not let flexibly.
+    NotApplicable,
+    NotEligible,
+    /// Eligible on the applicant's own statement.
+    Provisional,
+    /// Eligible on documented facts.
+    Verified,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlexibleEligibility {
+    pub status: Eligibility,
+    pub groups: Vec<Arc<str>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LettingDecision {
+    pub outcome: LettingOutcome,
+    pub area_class: Arc<str>,
+    pub obligations: Vec<Arc<str>>,
+    pub flexible: FlexibleEligibility,
+    pub explanation: Explanation,
+}
+
+/// Evaluates a proposed letting.
+pub fn evaluate_letting(
+    book: &RuleBook,
+    case: &LettingCase,
+) -> Result<LettingDecision, EngineError> {
+    let set = rule_set(book, &case.municipality, case.date)?;
+    let applicant = case.household.applicant().ok_or(EngineError::NoApplicant)?;
+    let mut explanation = Explanation::new(set, case.date);
+    let class = classify_with(
+        book,
+        set,
+        &case.municipality,
+        &case.area,
+        case.date,
+        &mut explanation,
+    )?;
+    explanation.fact("department", &case.department);
+    explanation.fact("applicant_ref", &case.household.applicant_ref);
+    let ctx = FactContext {
+        date: case.date,
+        set,
+        area: Some(&case.area),
+        designated_classes: &[],
+        household: Some(&case.household),
+        grant: None,
+    };
+    let mut rejected = false;
+    let mut needs_approval = false;
+    let mut obligations: Vec<Arc<str>> = Vec::new();
+    for rule in set
+        .letting_rules
+        .iter()
+        .filter(|r| r.meta.in_force(case.date) && r.applies_to_classes.iter().any(|c| *c == class))
+    {
+        let mut trace = Trace::default();
+        if !ctx
+            .eval(&rule.when, &mut trace)
+            .map_err(missing(&rule.meta.id))?
+        {
+            continue;
+        }
+        if let Some(unless) = &rule.unless {
+            let mut exempt = Trace::default();
+            if ctx
+                .eval(unless, &mut exempt)
+                .map_err(missing(&rule.meta.id))?
+            {
+                continue;
+            }
+            trace.comparisons.extend(exempt.comparisons);
+        }
+        let mut slots = SlotValues::default();
+        slots.same(Slot::Area, &case.area.id);
+        slots.same(Slot::Department, &case.department);
+        slots.same(Slot::Date, case.date.to_string());
+        class_words(&mut slots, set, &class);
+        if let Some(found) = &trace.benefit {
+            let (da, en) = person_words(found.role);
+            slots.set(Slot::Person, da, en);
+            match Vocabulary::term(&set.vocabulary.benefits, &found.kind) {
+                Some(t) => slots.set(Slot::Benefit, &*t.da, &*t.en),
+                None => slots.same(Slot::Benefit, &*found.kind),
+            }
+            slots.same(Slot::Months, found.months.to_string());
+            slots.same(Slot::RequiredMonths, found.required_months.to_string());
+            explanation.fact(
+                format!("{}.benefit", role_name(found.role)),
+                format!("{} for {} months", found.kind, found.months),
+            );
+        }
+        match rule.effect {
+            LettingEffect::Reject => rejected = true,
+            LettingEffect::RequireMunicipalApproval => needs_approval = true,
+        }
+        for o in &rule.obligations {
+            if !obligations.contains(o) {
+                obligations.push(o.clone());
+            }
+        }
+        explanation.fire(&rule.meta, trace.comparisons, &slots);
+    }
+    let outcome = if rejected {
+        LettingOutcome::Rejected
+    } else if needs_approval {
+        LettingOutcome::PendingMunicipalApproval
+    } else {
+        LettingOutcome::Approved
+    };
+    let flexible = if case.channel == Some(Channel::Flexible) {
+        let mut groups = Vec::new();
+        for rule in set
+            .flexible_priority
+            .iter()
+            .filter(|r| r.meta.in_force(case.date))
+        {
+            let mut trace = Trace::default();
+            // An unstated fact means the applicant has not shown the criterion.
+            if ctx.eval(&rule.when, &mut trace).unwrap_or(false) {
+                let mut slots = SlotValues::default();
+                match Vocabulary::term(&set.vocabulary.priority_groups, &rule.group) {
+                    Some(t) => slots.set(Slot::Group, &*t.da, &*t.en),
+                    None => slots.same(Slot::Group, &*rule.group),
+                }
+                slots.same(Slot::Date, case.date.to_string());
+                slots.same(Slot::Area, &case.area.id);
+                slots.same(Slot::Department, &case.department);
+                explanation.fire(&rule.meta, trace.comparisons, &slots);
+                groups.push(rule.group.clone());
+            }
+        }
+        let status = match (groups.is_empty(), applicant.evidence) {
+            (true, _) => Eligibility::NotEligible,
+            (false, Evidence::Documented) => Eligibility::Verified,
+            (false, Evidence::SelfDeclared) => Eligibility::Provisional,
+        };
+        FlexibleEligibility { status, groups }
+    } else {
+        FlexibleEligibility {
+            status: Eligibility::NotApplicable,
+            groups: Vec::new(),
+        }
+    };
+    explanation.fact("outcome", format!("{outcome:?}"));
+    Ok(LettingDecision {
+        outcome,
+        area_class: class,
+        obligations,
+        flexible,
+        explanation,
+    })
+}
+
+fn person_words(role: crate::model::PersonRole) -> (&'static str, &'static str) {
+    match role {
+        crate::model::PersonRole::Applicant => ("ansøgeren", "the applicant"),
+        crate::model::PersonRole::Spouse => ("ansøgerens ægtefælle", "the applicant's spouse"),
+        crate::model::PersonRole::Cohabitant => {
+            ("ansøgerens samlever", "the applicant's cohabitant")
+        }
+    }
+}
+
+// ----- municipal referral -----------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralCase {
+    pub date: NaiveDate,
+    pub municipality: String,
+    pub department: String,
+    pub area: AreaFacts,
+    pub household: Household,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralOutcome {
+    Accepted,
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralDecision {
+    pub outcome: ReferralOutcome,
+    pub area_class: Arc<str>,
+    pub explanation: Explanation,
+}
+
+/// Judges a municipal referral of a household to a vacancy.
+pub fn evaluate_referral(
+    book: &RuleBook,
+    case: &ReferralCase,
+) -> Result<ReferralDecision, EngineError> {
+    let set = rule_set(book, &case.municipality, case.date)?;
+    let mut explanation = Explanation::new(set, case.date);
+    let class = classify_with(
+        book,
+        set,
+        &case.municipality,
+        &case.area,
+        case.date,
+        &mut explanation,
+    )?;
+    explanation.fact("department", &case.department);
+    let ctx = FactContext {
+        date: case.date,
+        set,
+        area: Some(&case.area),
+        designated_classes: &[],
+        household: Some(&case.household),
+        grant: None,
+    };
+    let mut refused = false;
+    for rule in set
+        .referral_rules
+        .iter()
+        .filter(|r| r.meta.in_force(case.date) && r.applies_to_classes.iter().any(|c| *c == class))
+    {
+        let mut trace = Trace::default();
+        if ctx
+            .eval(&rule.when, &mut trace)
+            .map_err(missing(&rule.meta.id))?
+        {
+            let mut slots = SlotValues::default();
+            slots.same(Slot::Area, &case.area.id);
+            slots.same(Slot::Department, &case.department);
+            slots.same(Slot::Date, case.date.to_string());
+            class_words(&mut slots, set, &class);
+            let (da, en): (Vec<&str>, Vec<&str>) = case
+                .household
+                .referral_conditions
+                .iter()
+                .map(
+                    |c| match Vocabulary::term(&set.vocabulary.referral_conditions, c) {
+                        Some(t) => (&*t.da, &*t.en),
+                        None => (c.as_str(), c.as_str()),
+                    },
+                )
+                .unzip();
+            slots.set(Slot::Conditions, da.join("; "), en.join("; "));
+            explanation.fire(&rule.meta, trace.comparisons, &slots);
+            refused = true;
+        }
+    }
+    let outcome = if refused {
+        ReferralOutcome::Refused
+    } else {
+        ReferralOutcome::Accepted
+    };
+    Ok(ReferralDecision {
+        outcome,
+        area_class: class,
+        explanation,
+    })
+}
+
+// ----- relocation grants ------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantCase {
+    pub date: NaiveDate,
+    pub municipality: String,
+    pub purpose: String,
+    /// The amount asked for; the rule set's standard amount when absent.
+    pub amount: Option<Money>,
+    pub household: Household,
+    /// What the year's pool has already committed to other grants.
+    pub pool_committed: Money,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantOutcome {
+    Approved,
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantDecision {
+    pub outcome: GrantOutcome,
+    pub amount: Money,
+    pub pool: Money,
+    /// What is left in the pool after this decision.
+    pub remaining: Money,
+    pub explanation: Explanation,
+}
+
+/// Decides a relocation grant against the year's pool.
+pub fn evaluate_grant(book: &RuleBook, case: &GrantCase) -> Result<GrantDecision, EngineError> {
+    let set = rule_set(book, &case.municipality, case.date)?;
+    let rules = set
+        .grants
+        .as_ref()
+        .ok_or_else(|| EngineError::NoGrantRules(set.id.clone()))?;
+    let purpose =
+        Vocabulary::term(&set.vocabulary.grant_purposes, &case.purpose).ok_or_else(|| {
+            EngineError::UnknownTerm {
+                what: "grant purpose",
+                value: case.purpose.clone(),
+                rule_set: set.id.clone(),
+            }
+        })?;
+    let amount = case.amount.unwrap_or(rules.standard_amount);
+    let remaining = rules
+        .pool_per_year
+        .checked_sub(case.pool_committed)
+        .filter(|m| m.ore() >= 0)
+        .unwrap_or(Money::ZERO);
+    let mut explanation = Explanation::new(set, case.date);
+    explanation.fact("grant.purpose", &case.purpose);
+    explanation.fact("grant.amount", amount);
+    explanation.fact("pool.committed", case.pool_committed);
+    explanation.fact("pool.remaining", remaining);
+    let ctx = FactContext {
+        date: case.date,
+        set,
+        area: None,
+        designated_classes: &[],
+        household: Some(&case.household),
+        grant: Some((&purpose.id, amount)),
+    };
+    let mut slots = SlotValues::default();
+    slots.money(Slot::Amount, amount);
+    slots.money(Slot::Remaining, remaining);
+    slots.money(Slot::Pool, rules.pool_per_year);
+    slots.money(Slot::Maximum, rules.maximum_amount);
+    slots.set(Slot::Purpose, &*purpose.da, &*purpose.en);
+    slots.same(Slot::Date, case.date.to_string());
+    let refuse = |mut explanation: Explanation, meta, comparisons| {
+        explanation.fire(meta, comparisons, &slots);
+        Ok(GrantDecision {
+            outcome: GrantOutcome::Refused,
+            amount,
+            pool: rules.pool_per_year,
+            remaining,
+            explanation,
+        })
+    };
+    for rule in rules
+        .eligibility
+        .iter()
+        .filter(|r| r.meta.in_force(case.date) && r.purposes.iter().any(|p| *p == purpose.id))
+    {
+        let mut trace = Trace::default();
+        // An unstated fact means eligibility is not shown.
+        if !ctx.eval(&rule.requires, &mut trace).unwrap_or(false) {
+            return refuse(explanation, &rule.meta, trace.comparisons);
+        }
+    }
+    let money_cmp = |fact: &'static str, threshold: Money, holds: bool| Comparison {
+        fact: fact.into(),
+        op: "<=".into(),
+        threshold: threshold.to_string(),
+        actual: amount.to_string(),
+        holds,
+    };
+    if amount > rules.maximum_amount {
+        let c = money_cmp("grant.amount", rules.maximum_amount, false);
+        return refuse(explanation, &rules.maximum_rule, vec![c]);
+    }
+    if amount > remaining {
+        let c = money_cmp("grant.amount", remaining, false);
+        return refuse(explanation, &rules.pool_rule, vec![c]);
+    }
+    let left = remaining.checked_sub(amount).unwrap_or(Money::ZERO);
+    let mut slots = slots.clone();
+    slots.money(Slot::Remaining, left);
+    explanation.fire(
+        &rules.approval_rule,
+        vec![money_cmp("grant.amount", remaining, true)],
+        &slots,
+    );
+    Ok(GrantDecision {
+        outcome: GrantOutcome::Approved,
+        amount,
+        pool: rules.pool_per_year,
+        remaining: left,
+        explanation,
+    })
+}

@@ -1,0 +1,8 @@
+//! letting-rules: the rules of letting Danish social housing, as data, and a pure engine
+//! that judges vacancies, lettings, referrals and relocation grants by the rules in force
+//! on their date. See README.md for the architecture.
+
+pub mod cases;
+pub mod engine;
+pub mod model;
+pub mod rules;

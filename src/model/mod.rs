@@ -1,0 +1,461 @@
+//! The checked model the engine runs on. Every value here has passed validation: ids are
+//! resolved, decimals are exact, templates only name placeholders their rule can fill.
+
+pub mod facts;
+mod quantity;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+pub use facts::{
+    AreaFacts, BenefitSpell, Evidence, Fact, FactType, FactValue, Household, Person, PersonRole,
+};
+pub use quantity::{CalendarPeriod, CompareOp, Money, Share};
+pub use template::{Slot, Template};
+
+/// Where a rule comes from in law or agreement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LegalSource {
+    pub document: Arc<str>,
+    pub section: Option<Arc<str>>,
+    pub title: Arc<str>,
+}
+
+/// A message in Danish and English.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub da: Template,
+    pub en: Template,
+}
+
+/// What every rule carries: a stable id, its source, its message and its own dates.
+#[derive(Debug, Clone)]
+pub struct RuleMeta {
+    pub id: Arc<str>,
+    pub source: LegalSource,
+    pub message: Message,
+    pub effective_from: Option<NaiveDate>,
+    pub effective_to: Option<NaiveDate>,
+}
+
+impl RuleMeta {
+    /// Whether the rule is in force on `date` (the set's own dates are checked apart).
+    pub fn in_force(&self, date: NaiveDate) -> bool {
+        self.effective_from.is_none_or(|from| date >= from)
+            && self.effective_to.is_none_or(|to| date <= to)
+    }
+}
+
+/// A term of the rule set's vocabulary with its words for a citizen.
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub id: Arc<str>,
+    pub da: Arc<str>,
+    pub en: Arc<str>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary {
+    pub classes: Vec<Term>,
+    pub benefits: Vec<Term>,
+    pub referral_conditions: Vec<Term>,
+    pub grant_purposes: Vec<Term>,
+    pub priority_groups: Vec<Term>,
+    pub obligations: Vec<Term>,
+}
+
+impl Vocabulary {
+    pub fn term<'a>(terms: &'a [Term], id: &str) -> Option<&'a Term> {
+        terms.iter().find(|t| &*t.id == id)
+    }
+}
+
+/// A condition over the facts of a case.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    Always,
+    Compare {
+        fact: Fact,
+        op: CompareOp,
+        value: FactValue,
+    },
+    /// The fact (a set, or a single term) shares at least one member with `values`.
+    In {
+        fact: Fact,
+        values: Vec<Arc<str>>,
+        negated: bool,
+    },
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    AtLeast {
+        n: u32,
+        of: Vec<Condition>,
+    },
+    Not(Box<Condition>),
+    /// The area is on a designation list of this class in force on the date.
+    DesignatedAs(Arc<str>),
+    BenefitReceipt(BenefitTest),
+    /// The date fact lies within `period` before the decision date.
+    DateWithin {
+        fact: Fact,
+        period: CalendarPeriod,
+    },
+    /// The time from one date fact to another compares with `period`.
+    Elapsed {
+        from: Fact,
+        to: Fact,
+        op: CompareOp,
+        period: CalendarPeriod,
+    },
+}
+
+/// Which adults of a household a benefit test looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BenefitPersons {
+    Applicant,
+    ApplicantAndPartner,
+}
+
+/// Whether one qualifying adult suffices or all counted adults must qualify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HouseholdRule {
+    Either,
+    Both,
+}
+
+#[derive(Debug, Clone)]
+pub struct BenefitTest {
+    pub kinds: Vec<Arc<str>>,
+    pub consecutive_calendar_months: u32,
+    pub currently_receiving: bool,
+    pub persons: BenefitPersons,
+    pub cohabitant_counts_after: Option<CalendarPeriod>,
+    pub household_rule: HouseholdRule,
+}
+
+/// One band or designation of the classification, tried in order.
+#[derive(Debug, Clone)]
+pub struct ClassRule {
+    pub meta: RuleMeta,
+    pub class: Arc<str>,
+    pub when: Condition,
+}
+
+/// What a letting rule does when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LettingEffect {
+    Reject,
+    RequireMunicipalApproval,
+}
+
+#[derive(Debug, Clone)]
+pub struct LettingRule {
+    pub meta: RuleMeta,
+    pub applies_to_classes: Vec<Arc<str>>,
+    pub when: Condition,
+    pub unless: Option<Condition>,
+    pub effect: LettingEffect,
+    pub obligations: Vec<Arc<str>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PriorityRule {
+    pub meta: RuleMeta,
+    pub group: Arc<str>,
+    pub when: Condition,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReferralRule {
+    pub meta: RuleMeta,
+    pub applies_to_classes: Vec<Arc<str>>,
+    pub when: Condition,
+}
+
+/// The ways a vacancy can be let, in the vocabulary of the law.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    MunicipalReferral,
+    Flexible,
+    InternalList,
+    ExternalList,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [
+        Channel::MunicipalReferral,
+        Channel::Flexible,
+        Channel::InternalList,
+        Channel::ExternalList,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::MunicipalReferral => "municipal_referral",
+            Channel::Flexible => "flexible",
+            Channel::InternalList => "internal_list",
+            Channel::ExternalList => "external_list",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Channel::MunicipalReferral => ("kommunal anvisning", "municipal referral"),
+            Channel::Flexible => ("fleksibel udlejning", "flexible letting"),
+            Channel::InternalList => ("intern venteliste", "internal waiting list"),
+            Channel::ExternalList => ("ekstern venteliste", "external waiting list"),
+        }
+    }
+}
+
+/// How long quota counters run before they start again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaPeriod {
+    CalendarYear,
+    CalendarQuarter,
+}
+
+/// Whose vacancies a share is counted over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountedOver {
+    Department,
+    Municipality,
+}
+
+#[derive(Debug, Clone)]
+pub enum ShareSource {
+    Fixed(Share),
+    /// The share agreed for the department; `default` where none is agreed.
+    DepartmentAgreement {
+        default: Share,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Quota {
+    pub meta: RuleMeta,
+    pub channel: Channel,
+    pub share: ShareSource,
+    pub op: CompareOp,
+    pub in_classes: Vec<Arc<str>>,
+    pub not_in_classes: Vec<Arc<str>>,
+    pub counted_over: CountedOver,
+}
+
+impl Quota {
+    pub fn applies_to_class(&self, class: &str) -> bool {
+        (self.in_classes.is_empty() || self.in_classes.iter().any(|c| &**c == class))
+            && !self.not_in_classes.iter().any(|c| &**c == class)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChannelAssignment {
+    pub order: Vec<Channel>,
+    pub period: QuotaPeriod,
+    pub quotas: Vec<Quota>,
+    /// The channel a vacancy goes to when no quota is due: the last in `order`.
+    pub fallback: RuleMeta,
+}
+
+#[derive(Debug, Clone)]
+pub struct GrantRule {
+    pub meta: RuleMeta,
+    pub purposes: Vec<Arc<str>>,
+    pub requires: Condition,
+}
+
+#[derive(Debug, Clone)]
+pub struct GrantRules {
+    pub pool_per_year: Money,
+    pub standard_amount: Money,
+    pub maximum_amount: Money,
+    pub pool_rule: RuleMeta,
+    pub maximum_rule: RuleMeta,
+    pub approval_rule: RuleMeta,
+    pub eligibility: Vec<GrantRule>,
+}
+
+/// A checked rule set: the law of one jurisdiction over one period.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub id: Arc<str>,
+    pub title: Arc<str>,
+    pub jurisdiction: Arc<str>,
+    pub effective_from: NaiveDate,
+    pub effective_to: Option<NaiveDate>,
+    pub sources: Vec<LegalSource>,
+    /// SHA-256 over the rule set's file, hex.
+    pub content_hash: Arc<str>,
+    pub file: Arc<str>,
+    /// Where `effective_from` and `effective_to` are written, for timeline diagnostics.
+    pub dates_at: DatesAt,
+    pub vocabulary: Vocabulary,
+    pub classification: Vec<ClassRule>,
+    pub letting_rules: Vec<LettingRule>,
+    pub flexible_priority: Vec<PriorityRule>,
+    pub referral_rules: Vec<ReferralRule>,
+    pub channels: ChannelAssignment,
+    pub grants: Option<GrantRules>,
+}
+
+impl RuleSet {
+    pub fn in_force(&self, date: NaiveDate) -> bool {
+        date >= self.effective_from && self.effective_to.is_none_or(|to| date <= to)
+    }
+
+    /// Every rule id of the set, for coverage checks.
+    pub fn rule_ids(&self) -> Vec<Arc<str>> {
+        let mut ids: Vec<Arc<str>> = Vec::new();
+        ids.extend(self.classification.iter().map(|r| r.meta.id.clone()));
+        ids.extend(self.letting_rules.iter().map(|r| r.meta.id.clone()));
+        ids.extend(self.flexible_priority.iter().map(|r| r.meta.id.clone()));
+        ids.extend(self.referral_rules.iter().map(|r| r.meta.id.clone()));
+        ids.extend(self.channels.quotas.iter().map(|r| r.meta.id.clone()));
+        ids.push(self.channels.fallback.id.clone());
+        if let Some(grants) = &self.grants {
+            ids.push(grants.pool_rule.id.clone());
+            ids.push(grants.maximum_rule.id.clone());
+            ids.push(grants.approval_rule.id.clone());
+            ids.extend(grants.eligibility.iter().map(|r| r.meta.id.clone()));
+        }
+        ids
+    }
+
+    pub fn class_term(&self, class: &str) -> Option<&Term> {
+        Vocabulary::term(&self.vocabulary.classes, class)
+    }
+}
+
+/// Line and column of a record's dates in its file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DatesAt {
+    pub from: (usize, usize),
+    pub to: (usize, usize),
+}
+
+/// Where a piece of reference data comes from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance {
+    pub source: Arc<str>,
+    pub published: NaiveDate,
+    pub reference: Option<Arc<str>>,
+}
+
+/// A ministry list of designated areas, valid for one period.
+#[derive(Debug, Clone)]
+pub struct Designation {
+    pub id: Arc<str>,
+    pub jurisdiction: Arc<str>,
+    pub class: Arc<str>,
+    pub valid_from: NaiveDate,
+    pub valid_to: NaiveDate,
+    pub provenance: Provenance,
+    /// Area id → (name, dwellings).
+    pub areas: BTreeMap<Arc<str>, (Arc<str>, Option<u32>)>,
+    pub file: Arc<str>,
+    pub dates_at: DatesAt,
+    pub content_hash: Arc<str>,
+}
+
+/// Flexible-letting shares agreed per department.
+#[derive(Debug, Clone)]
+pub struct FlexibleShares {
+    pub id: Arc<str>,
+    pub jurisdiction: Arc<str>,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub provenance: Provenance,
+    pub departments: BTreeMap<Arc<str>, Share>,
+    pub file: Arc<str>,
+    pub content_hash: Arc<str>,
+}
+
+/// Dated reference data beside the rules.
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceData {
+    pub designations: Vec<Designation>,
+    pub flexible_shares: Vec<FlexibleShares>,
+}
+
+/// The national jurisdiction code; a municipality falls back to it.
+pub const NATIONAL: &str = "DK";
+
+impl ReferenceData {
+    /// Designations in force on `date` that apply to `municipality` (its own and national).
+    pub fn designations_on<'a>(
+        &'a self,
+        municipality: &'a str,
+        date: NaiveDate,
+    ) -> impl Iterator<Item = &'a Designation> + 'a {
+        self.designations.iter().filter(move |d| {
+            (&*d.jurisdiction == municipality || &*d.jurisdiction == NATIONAL)
+                && d.valid_from <= date
+                && date <= d.valid_to
+        })
+    }
+
+    /// The agreed flexible share of a department on `date`, with the list it comes from.
+    pub fn flexible_share(
+        &self,
+        municipality: &str,
+        department: &str,
+        date: NaiveDate,
+    ) -> Option<(&FlexibleShares, Share)> {
+        self.flexible_shares
+            .iter()
+            .filter(|s| {
+                &*s.jurisdiction == municipality
+                    && s.valid_from <= date
+                    && s.valid_to.is_none_or(|to| date <= to)
+            })
+            .find_map(|s| s.departments.get(department).map(|share| (s, *share)))
+    }
+}
+
+/// Every checked rule set and all reference data: what the engine is given.
+#[derive(Debug, Clone, Default)]
+pub struct RuleBook {
+    pub sets: Vec<Arc<RuleSet>>,
+    pub reference: ReferenceData,
+}
+
+impl RuleBook {
+    /// The rule set that judges a case of `municipality` on `date`: the municipality's own
+    /// set if one is in force, otherwise the national one.
+    pub fn in_force(&self, municipality: &str, date: NaiveDate) -> Option<&Arc<RuleSet>> {
+        let own = self
+            .sets
+            .iter()
+            .find(|s| &*s.jurisdiction == municipality && s.in_force(date));
+        own.or_else(|| {
+            self.sets
+                .iter()
+                .find(|s| &*s.jurisdiction == NATIONAL && s.in_force(date))
+        })
+    }
+
+    pub fn set(&self, id: &str) -> Option<&Arc<RuleSet>> {
+        self.sets.iter().find(|s| &*s.id == id)
+    }
+}

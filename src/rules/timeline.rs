@@ -1,0 +1,172 @@
+//! Checks across files: rule-set timelines per jurisdiction, and reference data against
+//! the date asked.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use super::diagnostic::{Diagnostic, Severity};
+use crate::model::{DatesAt, RuleBook, RuleSet};
+
+/// How long before a rule set ends `rules check` starts to warn.
+pub const EXPIRY_WARNING_DAYS: i64 = 90;
+/// How long a designation list lasts before a new one is due (lists come out yearly).
+pub const DESIGNATION_CYCLE_DAYS: i64 = 366;
+
+fn at(
+    severity: Severity,
+    file: &Arc<str>,
+    pos: (usize, usize),
+    key: &str,
+    message: String,
+    hint: Option<String>,
+) -> Diagnostic {
+    Diagnostic {
+        severity,
+        file: file.clone(),
+        line: pos.0,
+        column: pos.1,
+        key: Some(key.to_owned()),
+        message,
+        hint,
+    }
+}
+
+/// Checks that hold whatever the date: unique ids, no overlaps, gaps warned of.
+pub fn structural(book: &RuleBook) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let mut by_id: BTreeMap<&str, &RuleSet> = BTreeMap::new();
+    for set in &book.sets {
+        if let Some(first) = by_id.insert(&set.id, set) {
+            diags.push(at(
+                Severity::Error,
+                &set.file,
+                (1, 1),
+                "rule_set.id",
+                format!("rule set id `{}` is also used in {}", set.id, first.file),
+                Some("each rule set needs its own id".into()),
+            ));
+        }
+    }
+    let mut by_jurisdiction: BTreeMap<&str, Vec<&RuleSet>> = BTreeMap::new();
+    for set in &book.sets {
+        by_jurisdiction
+            .entry(&set.jurisdiction)
+            .or_default()
+            .push(set);
+    }
+    for sets in by_jurisdiction.values_mut() {
+        sets.sort_by_key(|s| s.effective_from);
+        for pair in sets.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            match a.effective_to {
+                None => diags.push(at(
+                    Severity::Error,
+                    &b.file,
+                    b.dates_at.from,
+                    "rule_set.effective_from",
+                    format!(
+                        "rule set `{}` overlaps `{}`, which has no end date",
+                        b.id, a.id
+                    ),
+                    Some(format!(
+                        "give `{}` an effective_to of {}",
+                        a.id,
+                        day_before(b.effective_from)
+                    )),
+                )),
+                Some(end) if end >= b.effective_from => diags.push(at(
+                    Severity::Error,
+                    &b.file,
+                    b.dates_at.from,
+                    "rule_set.effective_from",
+                    format!(
+                        "rule set `{}` starts on {} while `{}` is in force until {end}",
+                        b.id, b.effective_from, a.id
+                    ),
+                    Some(
+                        "two rule sets of one jurisdiction may not be in force on the same day"
+                            .into(),
+                    ),
+                )),
+                Some(end) if end.succ_opt() != Some(b.effective_from) => diags.push(at(
+                    Severity::Warning,
+                    &a.file,
+                    a.dates_at.to,
+                    "rule_set.effective_to",
+                    format!(
+                        "gap in jurisdiction {}: no rule set from {} to {}",
+                        a.jurisdiction,
+                        end.succ_opt().unwrap_or(end),
+                        day_before(b.effective_from)
+                    ),
+                    Some("cases in the gap fall back to national law, if any".into()),
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    diags
+}
+
+fn day_before(date: NaiveDate) -> NaiveDate {
+    date.pred_opt().unwrap_or(date)
+}
+
+/// Checks against a date: sets about to expire, jurisdictions left with no rules, and
+/// designation lists past their yearly cycle.
+pub fn as_of(book: &RuleBook, date: NaiveDate) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for set in &book.sets {
+        if let Some(end) = set.effective_to
+            && set.in_force(date)
+        {
+            let days = (end - date).num_days();
+            let has_successor = book.sets.iter().any(|s| {
+                s.jurisdiction == set.jurisdiction && end.succ_opt() == Some(s.effective_from)
+            });
+            if days <= EXPIRY_WARNING_DAYS && !has_successor {
+                diags.push(at(
+                    Severity::Warning,
+                    &set.file,
+                    set.dates_at.to,
+                    "rule_set.effective_to",
+                    format!(
+                        "rule set `{}` expires in {days} day(s), on {end}, and nothing follows it",
+                        set.id
+                    ),
+                    Some("add the rule set that follows, or extend effective_to".into()),
+                ));
+            }
+        }
+    }
+    let mut latest: BTreeMap<(&str, &str), (&crate::model::Designation, DatesAt)> = BTreeMap::new();
+    for d in &book.reference.designations {
+        if d.valid_from <= date {
+            let entry = latest
+                .entry((&*d.jurisdiction, &*d.class))
+                .or_insert((d, d.dates_at));
+            if d.valid_from > entry.0.valid_from {
+                *entry = (d, d.dates_at);
+            }
+        }
+    }
+    for ((jurisdiction, class), (d, dates_at)) in latest {
+        let age = (date - d.provenance.published).num_days();
+        if date > d.valid_to || age > DESIGNATION_CYCLE_DAYS {
+            diags.push(at(
+                Severity::Warning,
+                &d.file,
+                dates_at.to,
+                "designations.valid_to",
+                format!(
+                    "the newest `{class}` designation list for {jurisdiction} (`{}`, published {}, valid to {}) is past its yearly cycle on {date}",
+                    d.id, d.provenance.published, d.valid_to
+                ),
+                Some("add the ministry's list for the current year".into()),
+            ));
+        }
+    }
+    diags
+}
