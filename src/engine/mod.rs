@@ -38,6 +38,12 @@ pub enum EngineError {
         value: String,
         rule_set: Arc<str>,
     },
+    #[error("no class of rule set `{rule_set}` applies to area `{area}` on {date}: load its statistics or designate it")]
+    Unclassified {
+        area: String,
+        rule_set: Arc<str>,
+        date: NaiveDate,
+    },
     #[error("rule set `{0}` has no relocation-grant rules")]
     NoGrantRules(Arc<str>),
 }
@@ -154,11 +160,10 @@ fn classify_with(
             return Ok(rule.class.clone());
         }
     }
-    // Validation requires the last class to be unconditional; rule dates may still
-    // leave a gap, which is the rule set's error and is reported as such.
-    Err(EngineError::MissingFact {
-        fact: "area.class",
-        rule: set.id.clone(),
+    Err(EngineError::Unclassified {
+        area: area.id.clone(),
+        rule_set: set.id.clone(),
+        date,
     })
 }
 

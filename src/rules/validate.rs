@@ -670,13 +670,8 @@ impl Checker<'_, '_> {
                         classification.push(ClassRule { meta, class, when });
                     }
                 }
-                match c.classes.last() {
-                    Some(last) if last.when.always == Some(true) => {}
-                    _ => self.error(
-                        &key(&cp, "classes"),
-                        "the last class must apply to every area not caught before it",
-                        Some("end the list with a class whose `when = { always = true }`, so that no area is left without a class".into()),
-                    ),
+                if c.classes.is_empty() {
+                    self.error(&key(&cp, "classes"), "the classification has no classes", None);
                 }
             }
             None => self.error(&[], "a rule set needs a [classification]", None),
