@@ -4,5 +4,8 @@
 
 pub mod cases;
 pub mod engine;
+pub mod grpc;
 pub mod model;
 pub mod rules;
+pub mod service;
+pub mod store;

@@ -1,15 +1,19 @@
-//! The `letting` binary. Only this file knows the process: arguments, the clock, stdout
-//! and exit codes.
+//! The `letting` binary. Only this file knows the process: arguments, environment, the
+//! clock, the async runtime, logging, stdout and exit codes.
 
 mod cli;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::Context;
 use chrono::NaiveDate;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use cli::{Format, Status};
+use letting_rules::service::Principal;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the gRPC service.
+    Serve(ServeArgs),
     /// Check or test the rule files.
     Rules {
         #[command(subcommand)]
@@ -39,6 +45,66 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Add, list or revoke API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Load organisations, areas and departments from a TOML or CSV file.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The municipality the registry belongs to.
+        #[arg(long, default_value = "0101", env = "LETTING_MUNICIPALITY")]
+        municipality: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArgs {
+    /// sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, env = "LETTING_DATABASE_URL", default_value = cli::serve::DEFAULT_DATABASE)]
+    database_url: String,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long, env = "LETTING_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://data/letting.db].
+    #[arg(long, env = "LETTING_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Rules directory [default: ./rules if present, else the rules built into the binary].
+    #[arg(long, env = "LETTING_RULES")]
+    rules: Option<PathBuf>,
+    /// PEM certificate chain; with --tls-key, serve TLS.
+    #[arg(long, env = "LETTING_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    #[arg(long, env = "LETTING_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// TOML file of pre-provisioned keys (hashes only), added at start.
+    #[arg(long, env = "LETTING_API_KEY_FILE")]
+    api_key_file: Option<PathBuf>,
+    /// Municipality of the key created on first start [default: 0101].
+    #[arg(long, env = "LETTING_MUNICIPALITY")]
+    municipality: Option<String>,
+    /// Config file [default: ./letting.toml if present].
+    #[arg(long, env = "LETTING_CONFIG")]
+    config: Option<PathBuf>,
+    /// Seconds before a call is cancelled [default: 30].
+    #[arg(long, env = "LETTING_REQUEST_TIMEOUT_SECS")]
+    request_timeout_secs: Option<u64>,
+    /// Calls served at once; more wait [default: 1024].
+    #[arg(long, env = "LETTING_CONCURRENCY_LIMIT")]
+    concurrency_limit: Option<usize>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "LETTING_LOG_JSON")]
+    log_json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,10 +128,100 @@ enum RulesCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a key; its secret is printed once.
+    Add {
+        /// A key for this housing organisation (its own departments only).
+        #[arg(long, conflicts_with_all = ["municipality_key", "auditor"])]
+        organisation: Option<String>,
+        /// A municipality key (approvals, offers, grants, statistics, registry).
+        #[arg(long)]
+        municipality_key: bool,
+        /// A read-only auditor key.
+        #[arg(long, conflicts_with = "municipality_key")]
+        auditor: bool,
+        #[arg(long, default_value = "0101")]
+        municipality: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: String },
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LETTING_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,refinery_core=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn settings(args: ServeArgs) -> anyhow::Result<cli::serve::Settings> {
+    let file = cli::serve::read_config(args.config.as_deref())?;
+    let tls = match (
+        args.tls_cert.or(file.tls_cert),
+        args.tls_key.or(file.tls_key),
+    ) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => anyhow::bail!("give both a TLS certificate and a TLS key, or neither"),
+    };
+    Ok(cli::serve::Settings {
+        listen: match args.listen.or(file.listen) {
+            Some(a) => a,
+            None => cli::serve::DEFAULT_LISTEN
+                .parse()
+                .context("default address")?,
+        },
+        database_url: args
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| cli::serve::DEFAULT_DATABASE.into()),
+        rules: args.rules.or(file.rules),
+        tls,
+        api_key_file: args.api_key_file.or(file.api_key_file),
+        municipality: args
+            .municipality
+            .or(file.municipality)
+            .unwrap_or_else(|| "0101".into()),
+        request_timeout: Duration::from_secs(
+            args.request_timeout_secs
+                .or(file.request_timeout_secs)
+                .unwrap_or(30),
+        ),
+        concurrency_limit: args
+            .concurrency_limit
+            .or(file.concurrency_limit)
+            .unwrap_or(1024),
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut stdout = std::io::stdout().lock();
     let result = match cli.command {
+        Command::Serve(args) => {
+            init_logging(args.log_json);
+            settings(args)
+                .and_then(|s| runtime()?.block_on(cli::serve::run(s)))
+                .map(|()| Status::Ok)
+        }
         Command::Rules { command } => match command {
             RulesCommand::Check { dir, as_of, format } => {
                 let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -78,6 +234,52 @@ fn main() -> ExitCode {
             rules,
             format,
         } => cli::decide::decide(&rules, &file, format, &mut stdout),
+        Command::Keys { command, db } => {
+            let command = match command {
+                KeysCommand::Add {
+                    organisation,
+                    municipality_key,
+                    auditor,
+                    municipality,
+                    label,
+                } => {
+                    let principal = match (organisation, municipality_key, auditor) {
+                        (Some(organisation), _, _) => Principal::Organisation {
+                            organisation,
+                            municipality,
+                        },
+                        (None, true, _) => Principal::Municipality { municipality },
+                        (None, false, true) => Principal::Auditor { municipality },
+                        (None, false, false) => {
+                            eprintln!(
+                                "error: say whose key: --organisation ID, --municipality-key or --auditor"
+                            );
+                            return ExitCode::from(2);
+                        }
+                    };
+                    cli::keys::KeyCommand::Add { principal, label }
+                }
+                KeysCommand::List => cli::keys::KeyCommand::List,
+                KeysCommand::Revoke { id } => cli::keys::KeyCommand::Revoke { id },
+            };
+            runtime()
+                .and_then(|rt| rt.block_on(cli::keys::run(&db.database_url, command, &mut stdout)))
+                .map(|()| Status::Ok)
+        }
+        Command::Import {
+            file,
+            db,
+            municipality,
+        } => runtime()
+            .and_then(|rt| {
+                rt.block_on(cli::import::run(
+                    &db.database_url,
+                    &municipality,
+                    &file,
+                    &mut stdout,
+                ))
+            })
+            .map(|()| Status::Ok),
     };
     match result {
         Ok(Status::Ok) => ExitCode::SUCCESS,

@@ -1,7 +1,10 @@
 //! The command line: one file per subcommand. Only `main` turns results into exit codes.
 
 pub mod decide;
+pub mod import;
+pub mod keys;
 pub mod rules;
+pub mod serve;
 
 use clap::ValueEnum;
 

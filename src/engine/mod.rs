@@ -38,7 +38,9 @@ pub enum EngineError {
         value: String,
         rule_set: Arc<str>,
     },
-    #[error("no class of rule set `{rule_set}` applies to area `{area}` on {date}: load its statistics or designate it")]
+    #[error(
+        "no class of rule set `{rule_set}` applies to area `{area}` on {date}: load its statistics or designate it"
+    )]
     Unclassified {
         area: String,
         rule_set: Arc<str>,

@@ -2,6 +2,7 @@
 //! engine runs on. A file with an error contributes nothing.
 
 pub mod diagnostic;
+pub mod embedded;
 pub mod raw;
 pub mod timeline;
 pub mod validate;

@@ -671,7 +671,11 @@ impl Checker<'_, '_> {
                     }
                 }
                 if c.classes.is_empty() {
-                    self.error(&key(&cp, "classes"), "the classification has no classes", None);
+                    self.error(
+                        &key(&cp, "classes"),
+                        "the classification has no classes",
+                        None,
+                    );
                 }
             }
             None => self.error(&[], "a rule set needs a [classification]", None),

@@ -1,0 +1,252 @@
+//! `letting serve`: configuration, first-start key, rule reloading, signals, shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use letting_rules::grpc::auth;
+use letting_rules::grpc::server::{self, ServerOptions};
+use letting_rules::rules::{self, LoadError, Loaded};
+use letting_rules::service::{Ledger, Principal};
+use letting_rules::store::{ApiKeyRow, Store};
+
+/// Settings from `letting.toml` (or `--config FILE`); flags and environment win.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+    pub rules: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub api_key_file: Option<PathBuf>,
+    pub municipality: Option<String>,
+    pub request_timeout_secs: Option<u64>,
+    pub concurrency_limit: Option<usize>,
+}
+
+/// What `serve` runs with, after flags, environment, config file and defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// None: the embedded rules.
+    pub rules: Option<PathBuf>,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub api_key_file: Option<PathBuf>,
+    pub municipality: String,
+    pub request_timeout: Duration,
+    pub concurrency_limit: usize,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+pub const DEFAULT_DATABASE: &str = "sqlite://data/letting.db";
+
+pub fn read_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
+    let (path, required) = match path {
+        Some(p) => (p.to_owned(), true),
+        None => (PathBuf::from("letting.toml"), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            toml::from_str(&text).with_context(|| format!("in config file `{}`", path.display()))
+        }
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(ConfigFile::default())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read config file `{}`", path.display())),
+    }
+}
+
+/// Loads the rules: the directory given, else `./rules` if present, else the embedded set.
+pub fn load_rules(dir: Option<&Path>) -> Result<Loaded, LoadError> {
+    match dir {
+        Some(dir) => rules::load_dir(dir),
+        None if Path::new("rules").is_dir() => rules::load_dir(Path::new("rules")),
+        None => rules::load_sources(&rules::embedded::files()),
+    }
+}
+
+/// A pre-provisioned key in the API-key file: its hash, never the secret.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFileEntry {
+    principal: String,
+    municipality: String,
+    sha256: String,
+    #[serde(default)]
+    label: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    #[serde(default)]
+    keys: Vec<KeyFileEntry>,
+}
+
+async fn provision_keys(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+    let mut rows: Vec<ApiKeyRow> = Vec::new();
+    if let Some(path) = &settings.api_key_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read API-key file `{}`", path.display()))?;
+        let file: KeyFile = toml::from_str(&text)
+            .with_context(|| format!("in API-key file `{}`", path.display()))?;
+        for k in file.keys {
+            if Principal::parse(&k.principal, &k.municipality).is_none() {
+                bail!(
+                    "API-key file `{}`: `{}` is not a principal (municipality, auditor or organisation:<id>)",
+                    path.display(),
+                    k.principal
+                );
+            }
+            if k.sha256.len() != 64 || !k.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                bail!(
+                    "API-key file `{}`: `sha256` must be the 64 hex digits of the key's SHA-256",
+                    path.display()
+                );
+            }
+            rows.push(ApiKeyRow {
+                id: letting_rules::service::new_id(),
+                principal: k.principal,
+                municipality: k.municipality,
+                secret_hash: k.sha256.to_ascii_lowercase(),
+                created_at: chrono::Utc::now(),
+                revoked_at: None,
+                label: if k.label.is_empty() {
+                    "api-key file".into()
+                } else {
+                    k.label
+                },
+            });
+        }
+    }
+    let existing = store
+        .write(move |tx| {
+            let rows = rows.clone();
+            Box::pin(async move {
+                let mut known = tx.api_keys().await?;
+                for row in rows {
+                    if !known.iter().any(|k| k.secret_hash == row.secret_hash) {
+                        tx.insert_api_key(&row).await?;
+                        known.push(row);
+                    }
+                }
+                Ok::<_, letting_rules::store::StoreError>(known.len())
+            })
+        })
+        .await?;
+    if existing == 0 {
+        let principal = Principal::Municipality {
+            municipality: settings.municipality.clone(),
+        };
+        let (_, secret) = auth::create_key(store, &principal, "created on first start").await?;
+        println!(
+            "No API keys were found, so a municipality key for {} was created.",
+            settings.municipality
+        );
+        println!("It is shown this once; only its hash is stored:\n\n    {secret}\n");
+        println!(
+            "Use it as `authorization: Bearer {secret}`. Add organisation keys with `letting keys add`."
+        );
+    }
+    Ok(())
+}
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let loaded = load_rules(settings.rules.as_deref())
+        .context("the rules have errors; the service does not start on broken rules")?;
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    let rules_label = settings
+        .rules
+        .as_ref()
+        .map_or("embedded rules".to_owned(), |p| p.display().to_string());
+    let store = Arc::new(
+        Store::open(&settings.database_url)
+            .await
+            .with_context(|| format!("cannot open `{}`", settings.database_url))?,
+    );
+    provision_keys(&store, &settings).await?;
+    let ledger = Ledger::new(store.clone(), loaded.book);
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some((
+            std::fs::read(cert)
+                .with_context(|| format!("cannot read TLS certificate `{}`", cert.display()))?,
+            std::fs::read(key)
+                .with_context(|| format!("cannot read TLS key `{}`", key.display()))?,
+        )),
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, database = store.backend(), rules = %rules_label, tls = tls.is_some(), "serving letting.v1");
+    println!(
+        "letting serve: listening on {local} ({} database, {rules_label}{})",
+        store.backend(),
+        if tls.is_some() { ", TLS" } else { "" }
+    );
+
+    spawn_rule_reloader(ledger.clone(), settings.rules.clone());
+    let options = ServerOptions {
+        tls,
+        request_timeout: settings.request_timeout,
+        concurrency_limit: settings.concurrency_limit,
+    };
+    server::serve(ledger, options, listener, shutdown_signal()).await?;
+    tracing::info!("calls finished; closing the database");
+    store.close().await;
+    println!("letting serve: stopped cleanly");
+    Ok(())
+}
+
+/// SIGHUP reloads the rules; a set with errors is refused and the old one kept.
+fn spawn_rule_reloader(ledger: Ledger, dir: Option<PathBuf>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match load_rules(dir.as_deref()) {
+                Ok(loaded) => {
+                    ledger.replace_rules(loaded.book);
+                    tracing::info!("rules reloaded");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "rules not reloaded: the running rules stay in force")
+                }
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received: finishing calls in flight");
+}

@@ -1,0 +1,75 @@
+//! The gRPC layer: the only module that knows protobuf types. It authenticates the
+//! caller, converts and validates requests once (`convert`), calls the service, and maps
+//! service errors to gRPC statuses.
+
+pub mod auth;
+pub mod convert;
+mod housing;
+mod municipality;
+mod registry;
+pub mod server;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::service::ServiceError;
+use convert::Invalid;
+
+/// The generated protobuf types and services.
+#[allow(clippy::all, missing_docs)]
+pub mod pb {
+    tonic::include_proto!("letting.v1");
+
+    /// The encoded descriptor set, served by gRPC reflection.
+    pub const DESCRIPTOR: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/letting_descriptor.bin"));
+}
+
+pub use housing::HousingApi;
+pub use municipality::MunicipalityApi;
+pub use registry::RegistryApi;
+
+/// INVALID_ARGUMENT with a BadRequest detail per field.
+pub fn invalid(errors: Invalid) -> Status {
+    let mut details = ErrorDetails::new();
+    for e in &errors.0 {
+        details.add_bad_request_violation(e.field.clone(), e.reason.clone());
+    }
+    let summary: Vec<String> = errors
+        .0
+        .iter()
+        .map(|e| format!("`{}` {}", e.field, e.reason))
+        .collect();
+    Status::with_error_details(
+        Code::InvalidArgument,
+        format!("invalid request: {}", summary.join("; ")),
+        details,
+    )
+}
+
+/// The gRPC status for a service error.
+pub fn status(error: ServiceError) -> Status {
+    match error {
+        ServiceError::InvalidArgument { field, reason } => {
+            let mut e = Invalid::default();
+            e.push(field, reason);
+            invalid(e)
+        }
+        ServiceError::NotFound { .. } => Status::not_found(error.to_string()),
+        ServiceError::PermissionDenied(_) => Status::permission_denied(error.to_string()),
+        ServiceError::FailedPrecondition(_) | ServiceError::Engine(_) => {
+            Status::failed_precondition(error.to_string())
+        }
+        ServiceError::IdempotencyConflict(_) => Status::already_exists(error.to_string()),
+        ServiceError::Store(e) => {
+            tracing::error!(error = %e, "store failure");
+            Status::unavailable(format!(
+                "the database could not complete the call: {e}; retry with the same idempotency key"
+            ))
+        }
+        ServiceError::Corrupt(e) => {
+            tracing::error!(error = %e, "corrupt stored record");
+            Status::internal(format!("a stored record could not be read: {e}"))
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Relocation grants against the municipality's yearly pool. The pool row is locked for
+//! the decision, so two grants decided at once can never overspend it.
+
+use chrono::{Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Ledger, Principal, ServiceError, decision, from_json, new_id, require_municipality, to_json,
+};
+use crate::engine::{self, GrantCase, GrantDecision, GrantOutcome};
+use crate::model::{Household, Money};
+use crate::store::{CaseKind, CaseRow, DecisionKind, PoolUse};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecideGrant {
+    pub household: Household,
+    pub purpose: String,
+    /// The rule set's standard amount when absent.
+    pub amount: Option<Money>,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantDecided {
+    pub grant_id: String,
+    pub decision_id: String,
+    pub decision: GrantDecision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantState {
+    pub applicant_ref: String,
+    pub purpose: String,
+    pub amount: Money,
+    pub year: i32,
+    pub decided_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantAct {
+    pub grant_id: String,
+    pub date: NaiveDate,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolStatus {
+    pub year: i32,
+    pub pool: Money,
+    pub committed: Money,
+    pub paid: Money,
+    pub remaining: Money,
+    pub rule_set_id: String,
+}
+
+fn pool_status(year: i32, pool: Money, used: PoolUse, rule_set_id: String) -> PoolStatus {
+    let committed = Money::from_ore(used.committed_ore);
+    let paid = Money::from_ore(used.paid_ore);
+    let remaining = Money::from_ore((pool.ore() - used.committed_ore - used.paid_ore).max(0));
+    PoolStatus {
+        year,
+        pool,
+        committed,
+        paid,
+        remaining,
+        rule_set_id,
+    }
+}
+
+impl Ledger {
+    pub async fn decide_grant(
+        &self,
+        principal: &Principal,
+        key: &str,
+        command: DecideGrant,
+    ) -> Result<GrantDecided, ServiceError> {
+        require_municipality(principal, "decide relocation grants")?;
+        let book = self.rules();
+        let p = principal.clone();
+        let hash = super::request_hash(&command)?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (command, book, p) = (command.clone(), book.clone(), p.clone());
+            Box::pin(async move {
+                let year = command.date.year();
+                let mut used = tx.pool_for_update(p.municipality(), year).await?;
+                let case = GrantCase {
+                    date: command.date,
+                    municipality: p.municipality().to_owned(),
+                    purpose: command.purpose.clone(),
+                    amount: command.amount,
+                    household: command.household.clone(),
+                    pool_committed: Money::from_ore(used.committed_ore + used.paid_ore),
+                };
+                let decided = engine::evaluate_grant(&book, &case)?;
+                let grant_id = new_id();
+                let outcome = match decided.outcome {
+                    GrantOutcome::Approved => "approved",
+                    GrantOutcome::Refused => "refused",
+                };
+                let mut d = decision(
+                    DecisionKind::Grant,
+                    &p,
+                    command.date,
+                    outcome,
+                    serde_json::json!({
+                        "applicant_ref": &command.household.applicant_ref,
+                        "purpose": &command.purpose,
+                        "decision": &decided,
+                    }),
+                );
+                d.subject = Some(grant_id.clone());
+                d.amount_ore = Some(decided.amount.ore());
+                d.rule_set_id = Some(decided.explanation.rule_set_id.to_string());
+                d.rule_set_hash = Some(decided.explanation.rule_set_hash.to_string());
+                tx.append_decision(&d).await?;
+                if decided.outcome == GrantOutcome::Approved {
+                    used.committed_ore += decided.amount.ore();
+                    tx.put_pool(p.municipality(), year, &used).await?;
+                }
+                let state = GrantState {
+                    applicant_ref: command.household.applicant_ref.clone(),
+                    purpose: command.purpose.clone(),
+                    amount: decided.amount,
+                    year,
+                    decided_on: command.date,
+                };
+                tx.put_case(&CaseRow {
+                    kind: CaseKind::Grant,
+                    id: grant_id.clone(),
+                    municipality: p.municipality().to_owned(),
+                    organisation: None,
+                    department: None,
+                    status: outcome.into(),
+                    updated_at: Utc::now(),
+                    body: to_json(&state)?,
+                })
+                .await?;
+                Ok(GrantDecided {
+                    grant_id,
+                    decision_id: d.id,
+                    decision: decided,
+                })
+            })
+        })
+        .await
+    }
+
+    /// Pays (`pay = true`) or cancels an approved grant.
+    pub async fn settle_grant(
+        &self,
+        principal: &Principal,
+        key: &str,
+        act: GrantAct,
+        pay: bool,
+    ) -> Result<PoolStatus, ServiceError> {
+        require_municipality(
+            principal,
+            if pay {
+                "pay relocation grants"
+            } else {
+                "cancel relocation grants"
+            },
+        )?;
+        let book = self.rules();
+        let p = principal.clone();
+        let hash = super::request_hash(&(pay, &act))?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (act, book, p) = (act.clone(), book.clone(), p.clone());
+            Box::pin(async move {
+                let row = tx
+                    .case_for_update(CaseKind::Grant, &act.grant_id)
+                    .await?
+                    .filter(|r| r.municipality == p.municipality())
+                    .ok_or_else(|| ServiceError::NotFound {
+                        what: "grant",
+                        id: act.grant_id.clone(),
+                    })?;
+                if row.status != "approved" {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "grant `{}` is {}: only an approved grant can be {}",
+                        act.grant_id,
+                        row.status,
+                        if pay { "paid" } else { "cancelled" }
+                    )));
+                }
+                let state: GrantState = from_json(&row.body)?;
+                let mut used = tx.pool_for_update(p.municipality(), state.year).await?;
+                used.committed_ore -= state.amount.ore();
+                if pay {
+                    used.paid_ore += state.amount.ore();
+                }
+                tx.put_pool(p.municipality(), state.year, &used).await?;
+                let status = if pay { "paid" } else { "cancelled" };
+                let kind = if pay {
+                    DecisionKind::GrantPayment
+                } else {
+                    DecisionKind::GrantCancellation
+                };
+                let mut d = decision(kind, &p, act.date, status, to_json(&act)?);
+                d.subject = Some(act.grant_id.clone());
+                d.amount_ore = Some(state.amount.ore());
+                tx.append_decision(&d).await?;
+                tx.put_case(&CaseRow {
+                    status: status.into(),
+                    updated_at: Utc::now(),
+                    ..row
+                })
+                .await?;
+                let (pool, set_id) = pool_size(&book, p.municipality(), state.year)?;
+                Ok(pool_status(state.year, pool, used, set_id))
+            })
+        })
+        .await
+    }
+
+    pub async fn grant_pool(
+        &self,
+        principal: &Principal,
+        year: i32,
+    ) -> Result<PoolStatus, ServiceError> {
+        let (pool, set_id) = pool_size(&self.rules(), principal.municipality(), year)?;
+        let municipality = principal.municipality().to_owned();
+        let used = self
+            .store
+            .read(move |tx| {
+                let municipality = municipality.clone();
+                Box::pin(async move {
+                    Ok::<_, ServiceError>(
+                        tx.pool_for_update(&municipality, year)
+                            .await
+                            .ok()
+                            .unwrap_or_default(),
+                    )
+                })
+            })
+            .await?;
+        Ok(pool_status(year, pool, used, set_id))
+    }
+}
+
+/// The pool of the rule set in force on 1 January of the year.
+fn pool_size(
+    book: &crate::model::RuleBook,
+    municipality: &str,
+    year: i32,
+) -> Result<(Money, String), ServiceError> {
+    let date = NaiveDate::from_ymd_opt(year, 1, 1)
+        .ok_or_else(|| ServiceError::invalid("year", format!("{year} is not a year")))?;
+    let set = book
+        .in_force(municipality, date)
+        .ok_or(engine::EngineError::NoRuleSet {
+            municipality: municipality.to_owned(),
+            date,
+        })?;
+    let grants = set
+        .grants
+        .as_ref()
+        .ok_or_else(|| engine::EngineError::NoGrantRules(set.id.clone()))?;
+    Ok((grants.pool_per_year, set.id.to_string()))
+}

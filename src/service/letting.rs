@@ -1,0 +1,854 @@
+//! Vacancies, lettings, municipal approval, replacement offers, move-ins and referrals.
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::registry::{area_facts, period_for, placed_department, writer};
+use super::{
+    Ledger, Principal, ServiceError, decision, from_json, new_id, require_municipality, to_json,
+};
+use crate::engine::{
+    self, ChannelDecision, Eligibility, LettingCase, LettingDecision, LettingOutcome, QuotaState,
+    ReferralCase, ReferralDecision, ReferralOutcome, VacancyCase,
+};
+use crate::model::{Channel, Household};
+use crate::store::{CaseKind, CaseRow, DecisionKind, Tx};
+
+/// The scope key of a department's quota counters.
+pub fn department_scope(department: &str) -> String {
+    format!("department:{department}")
+}
+
+/// The scope key of a municipality's quota counters.
+pub fn municipality_scope(municipality: &str) -> String {
+    format!("municipality:{municipality}")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterVacancy {
+    pub department: String,
+    /// The organisation's own reference for the dwelling.
+    pub vacancy_ref: String,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VacancyRegistered {
+    pub vacancy_id: String,
+    pub decision_id: String,
+    pub decision: ChannelDecision,
+}
+
+/// The stored state of a vacancy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VacancyState {
+    pub department: String,
+    pub area: String,
+    pub vacancy_ref: String,
+    pub date: NaiveDate,
+    pub channel: Channel,
+    pub area_class: String,
+    pub period: String,
+    pub channel_decision: String,
+    /// Set when a letting for it is approved.
+    pub letting: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposeLetting {
+    pub vacancy_id: String,
+    pub household: Household,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LettingProposed {
+    pub letting_id: String,
+    pub decision_id: String,
+    pub decision: LettingDecision,
+}
+
+/// The stored state of a letting. The household's benefit facts are not kept: the
+/// decision's explanation keeps what the reasons rely on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LettingState {
+    pub vacancy_id: String,
+    pub department: String,
+    pub area: String,
+    pub applicant_ref: String,
+    pub date: NaiveDate,
+    pub channel: Channel,
+    pub area_class: String,
+    pub flexible: Eligibility,
+    pub outcome: LettingOutcome,
+    pub replacement_owed: bool,
+    pub decisions: Vec<String>,
+    pub move_in: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MunicipalAct {
+    pub letting_id: String,
+    pub date: NaiveDate,
+    /// The caseworker's reasons, recorded with the decision.
+    pub reason: String,
+    pub caseworker: String,
+    /// For a rejection: the applicant is owed a replacement dwelling.
+    pub replacement_owed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActRecorded {
+    pub decision_id: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordMoveIn {
+    pub letting_id: String,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveInRecorded {
+    pub decision_id: String,
+    /// The vacancy was flexible but the tenant had no priority: the shortfall carries.
+    pub flexible_shortfall: bool,
+    /// Counts toward indicator 5 (flexible letting into exposed or high-risk areas).
+    pub counts_flexible_indicator: bool,
+    /// Counts toward indicator 6 (combined letting into exposed areas).
+    pub counts_combined_indicator: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MakeOffer {
+    pub letting_id: String,
+    pub vacancy_id: String,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferMade {
+    pub offer_id: String,
+    pub decision_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferState {
+    pub letting_id: String,
+    pub vacancy_id: String,
+    pub applicant_ref: String,
+    pub date: NaiveDate,
+    pub answer: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerOffer {
+    pub offer_id: String,
+    pub accepted: bool,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordReferral {
+    pub vacancy_id: String,
+    pub household: Household,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralRecorded {
+    pub referral_id: String,
+    pub decision_id: String,
+    pub decision: ReferralDecision,
+}
+
+/// A letting awaiting the municipality, for its work list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLetting {
+    pub letting_id: String,
+    pub state: LettingState,
+}
+
+fn vacancy_row(
+    principal: &Principal,
+    id: &str,
+    organisation: &str,
+    state: &VacancyState,
+    status: &str,
+) -> Result<CaseRow, ServiceError> {
+    Ok(CaseRow {
+        kind: CaseKind::Vacancy,
+        id: id.to_owned(),
+        municipality: principal.municipality().to_owned(),
+        organisation: Some(organisation.to_owned()),
+        department: Some(state.department.clone()),
+        status: status.to_owned(),
+        updated_at: Utc::now(),
+        body: to_json(state)?,
+    })
+}
+
+fn letting_status(outcome: LettingOutcome) -> &'static str {
+    match outcome {
+        LettingOutcome::Approved => "approved",
+        LettingOutcome::Rejected => "rejected",
+        LettingOutcome::PendingMunicipalApproval => "pending_municipal_approval",
+    }
+}
+
+async fn letting_for_update(
+    tx: &mut dyn Tx,
+    principal: &Principal,
+    id: &str,
+) -> Result<(CaseRow, LettingState), ServiceError> {
+    let row = tx
+        .case_for_update(CaseKind::Letting, id)
+        .await?
+        .filter(|r| r.municipality == principal.municipality())
+        .ok_or_else(|| ServiceError::NotFound {
+            what: "letting",
+            id: id.to_owned(),
+        })?;
+    if let Principal::Organisation { organisation, .. } = principal
+        && row.organisation.as_deref() != Some(organisation.as_str())
+    {
+        return Err(ServiceError::PermissionDenied(format!(
+            "letting `{id}` belongs to another organisation"
+        )));
+    }
+    let state: LettingState = from_json(&row.body)?;
+    Ok((row, state))
+}
+
+async fn vacancy_for_update(
+    tx: &mut dyn Tx,
+    principal: &Principal,
+    id: &str,
+) -> Result<(CaseRow, VacancyState), ServiceError> {
+    let row = tx
+        .case_for_update(CaseKind::Vacancy, id)
+        .await?
+        .filter(|r| r.municipality == principal.municipality())
+        .ok_or_else(|| ServiceError::NotFound {
+            what: "vacancy",
+            id: id.to_owned(),
+        })?;
+    if let Principal::Organisation { organisation, .. } = principal
+        && row.organisation.as_deref() != Some(organisation.as_str())
+    {
+        return Err(ServiceError::PermissionDenied(format!(
+            "vacancy `{id}` belongs to another organisation's department"
+        )));
+    }
+    let state: VacancyState = from_json(&row.body)?;
+    Ok((row, state))
+}
+
+impl Ledger {
+    /// Registers a vacancy and gives it its letting channel.
+    pub async fn register_vacancy(
+        &self,
+        principal: &Principal,
+        key: &str,
+        command: RegisterVacancy,
+    ) -> Result<VacancyRegistered, ServiceError> {
+        writer(principal)?;
+        let book = self.rules();
+        let p = principal.clone();
+        let hash = super::request_hash(&command)?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (command, book, p) = (command.clone(), book.clone(), p.clone());
+            Box::pin(async move {
+                let placed = placed_department(tx, &p, &command.department).await?;
+                let municipality = placed.area.municipality.clone();
+                let period = period_for(&book, &municipality, command.date)?;
+                // Lock order everywhere: the department's counters, then the municipality's.
+                let dept_scope = department_scope(&placed.department.id);
+                let muni_scope = municipality_scope(&municipality);
+                let counters = QuotaState {
+                    department: tx.counters_for_update(&dept_scope, &period).await?,
+                    municipality: tx.counters_for_update(&muni_scope, &period).await?,
+                };
+                let area = area_facts(tx, &placed.area.id, command.date).await?;
+                let case = VacancyCase {
+                    date: command.date,
+                    municipality: municipality.clone(),
+                    department: placed.department.id.clone(),
+                    area,
+                };
+                let decided = engine::assign_channel(&book, &case, &counters)?;
+                tx.put_counters(&dept_scope, &period, &decided.counters_after.department)
+                    .await?;
+                tx.put_counters(&muni_scope, &period, &decided.counters_after.municipality)
+                    .await?;
+                let vacancy_id = new_id();
+                let mut d = decision(
+                    DecisionKind::ChannelAssignment,
+                    &p,
+                    command.date,
+                    decided.channel.as_str(),
+                    serde_json::json!({ "request": &command, "decision": &decided }),
+                );
+                d.organisation = Some(placed.department.organisation.clone());
+                d.department = Some(placed.department.id.clone());
+                d.area = Some(placed.area.id.clone());
+                d.subject = Some(vacancy_id.clone());
+                d.channel = Some(decided.channel.as_str().to_owned());
+                d.area_class = Some(decided.area_class.to_string());
+                d.rule_set_id = Some(decided.explanation.rule_set_id.to_string());
+                d.rule_set_hash = Some(decided.explanation.rule_set_hash.to_string());
+                tx.append_decision(&d).await?;
+                let state = VacancyState {
+                    department: placed.department.id.clone(),
+                    area: placed.area.id.clone(),
+                    vacancy_ref: command.vacancy_ref.clone(),
+                    date: command.date,
+                    channel: decided.channel,
+                    area_class: decided.area_class.to_string(),
+                    period,
+                    channel_decision: d.id.clone(),
+                    letting: None,
+                };
+                tx.put_case(&vacancy_row(
+                    &p,
+                    &vacancy_id,
+                    &placed.department.organisation,
+                    &state,
+                    "open",
+                )?)
+                .await?;
+                Ok(VacancyRegistered {
+                    vacancy_id,
+                    decision_id: d.id,
+                    decision: decided,
+                })
+            })
+        })
+        .await
+    }
+
+    /// Proposes an applicant household for an open vacancy.
+    pub async fn propose_letting(
+        &self,
+        principal: &Principal,
+        key: &str,
+        command: ProposeLetting,
+    ) -> Result<LettingProposed, ServiceError> {
+        writer(principal)?;
+        let book = self.rules();
+        let p = principal.clone();
+        let hash = super::request_hash(&command)?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (command, book, p) = (command.clone(), book.clone(), p.clone());
+            Box::pin(async move {
+                let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
+                if vrow.status != "open" {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "vacancy `{}` is {}: a letting can be proposed only for an open vacancy",
+                        command.vacancy_id, vrow.status
+                    )));
+                }
+                if command.date < vacancy.date {
+                    return Err(ServiceError::invalid(
+                        "date",
+                        format!(
+                            "the letting date {} is before the vacancy's date {}",
+                            command.date, vacancy.date
+                        ),
+                    ));
+                }
+                let area = area_facts(tx, &vacancy.area, command.date).await?;
+                let case = LettingCase {
+                    date: command.date,
+                    municipality: vrow.municipality.clone(),
+                    department: vacancy.department.clone(),
+                    area,
+                    channel: Some(vacancy.channel),
+                    household: command.household.clone(),
+                };
+                let decided = engine::evaluate_letting(&book, &case)?;
+                let letting_id = new_id();
+                // Only what the explanation needs: the reference and the outcome, not the
+                // benefit spells themselves.
+                let mut d = decision(
+                    DecisionKind::Letting,
+                    &p,
+                    command.date,
+                    letting_status(decided.outcome),
+                    serde_json::json!({
+                        "vacancy_id": &command.vacancy_id,
+                        "applicant_ref": &command.household.applicant_ref,
+                        "decision": &decided,
+                    }),
+                );
+                d.organisation = vrow.organisation.clone();
+                d.department = Some(vacancy.department.clone());
+                d.area = Some(vacancy.area.clone());
+                d.subject = Some(letting_id.clone());
+                d.channel = Some(vacancy.channel.as_str().to_owned());
+                d.area_class = Some(decided.area_class.to_string());
+                d.rule_set_id = Some(decided.explanation.rule_set_id.to_string());
+                d.rule_set_hash = Some(decided.explanation.rule_set_hash.to_string());
+                tx.append_decision(&d).await?;
+                let state = LettingState {
+                    vacancy_id: command.vacancy_id.clone(),
+                    department: vacancy.department.clone(),
+                    area: vacancy.area.clone(),
+                    applicant_ref: command.household.applicant_ref.clone(),
+                    date: command.date,
+                    channel: vacancy.channel,
+                    area_class: decided.area_class.to_string(),
+                    flexible: decided.flexible.status,
+                    outcome: decided.outcome,
+                    replacement_owed: !decided.obligations.is_empty(),
+                    decisions: vec![d.id.clone()],
+                    move_in: None,
+                };
+                tx.put_case(&CaseRow {
+                    kind: CaseKind::Letting,
+                    id: letting_id.clone(),
+                    municipality: vrow.municipality.clone(),
+                    organisation: vrow.organisation.clone(),
+                    department: Some(vacancy.department.clone()),
+                    status: letting_status(decided.outcome).to_owned(),
+                    updated_at: Utc::now(),
+                    body: to_json(&state)?,
+                })
+                .await?;
+                if decided.outcome != LettingOutcome::Rejected {
+                    // The vacancy is held by this letting until it is rejected by the
+                    // municipality or the tenant moves in.
+                    vacancy.letting = Some(letting_id.clone());
+                    let org = vrow.organisation.clone().unwrap_or_default();
+                    tx.put_case(&vacancy_row(
+                        &p,
+                        &command.vacancy_id,
+                        &org,
+                        &vacancy,
+                        "let",
+                    )?)
+                    .await?;
+                }
+                Ok(LettingProposed {
+                    letting_id,
+                    decision_id: d.id,
+                    decision: decided,
+                })
+            })
+        })
+        .await
+    }
+
+    /// Lettings awaiting the municipality's approval.
+    pub async fn pending_approvals(
+        &self,
+        principal: &Principal,
+        after: Option<String>,
+        page_size: u32,
+    ) -> Result<Vec<PendingLetting>, ServiceError> {
+        if matches!(principal, Principal::Organisation { .. }) {
+            return Err(ServiceError::PermissionDenied(
+                "only the municipality and auditors see the approval work list".into(),
+            ));
+        }
+        let municipality = principal.municipality().to_owned();
+        let limit = page_size.clamp(1, 1000);
+        self.store
+            .read(move |tx| {
+                let (municipality, after) = (municipality.clone(), after.clone());
+                Box::pin(async move {
+                    let rows = tx
+                        .cases(
+                            CaseKind::Letting,
+                            Some("pending_municipal_approval"),
+                            &municipality,
+                            after.as_deref(),
+                            limit,
+                        )
+                        .await?;
+                    rows.into_iter()
+                        .map(|r| {
+                            Ok(PendingLetting {
+                                state: from_json(&r.body)?,
+                                letting_id: r.id,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, ServiceError>>()
+                })
+            })
+            .await
+    }
+
+    /// The municipality approves (`approve = true`) or rejects a pending letting.
+    pub async fn decide_letting(
+        &self,
+        principal: &Principal,
+        key: &str,
+        act: MunicipalAct,
+        approve: bool,
+    ) -> Result<ActRecorded, ServiceError> {
+        require_municipality(
+            principal,
+            if approve {
+                "approve lettings"
+            } else {
+                "reject lettings"
+            },
+        )?;
+        if act.reason.trim().is_empty() {
+            return Err(ServiceError::invalid(
+                "reason",
+                "the caseworker's reasons are required: they go to the applicant",
+            ));
+        }
+        let p = principal.clone();
+        let hash = super::request_hash(&(approve, &act))?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (act, p) = (act.clone(), p.clone());
+            Box::pin(async move {
+                let (row, mut state) = letting_for_update(tx, &p, &act.letting_id).await?;
+                if row.status != "pending_municipal_approval" {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "letting `{}` is {}, not pending approval",
+                        act.letting_id, row.status
+                    )));
+                }
+                let status = if approve {
+                    "approved"
+                } else {
+                    "rejected_by_municipality"
+                };
+                let kind = if approve {
+                    DecisionKind::Approval
+                } else {
+                    DecisionKind::MunicipalRejection
+                };
+                let mut d = decision(kind, &p, act.date, status, to_json(&act)?);
+                d.organisation = row.organisation.clone();
+                d.department = Some(state.department.clone());
+                d.area = Some(state.area.clone());
+                d.subject = Some(act.letting_id.clone());
+                d.channel = Some(state.channel.as_str().to_owned());
+                d.area_class = Some(state.area_class.clone());
+                tx.append_decision(&d).await?;
+                state.decisions.push(d.id.clone());
+                if approve {
+                    state.outcome = LettingOutcome::Approved;
+                } else {
+                    state.outcome = LettingOutcome::Rejected;
+                    state.replacement_owed = act.replacement_owed;
+                    // The vacancy opens again for another applicant.
+                    let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &state.vacancy_id).await?;
+                    vacancy.letting = None;
+                    let org = vrow.organisation.clone().unwrap_or_default();
+                    tx.put_case(&vacancy_row(&p, &state.vacancy_id, &org, &vacancy, "open")?)
+                        .await?;
+                }
+                tx.put_case(&CaseRow {
+                    status: status.to_owned(),
+                    updated_at: Utc::now(),
+                    body: to_json(&state)?,
+                    ..row
+                })
+                .await?;
+                Ok(ActRecorded {
+                    decision_id: d.id,
+                    status: status.to_owned(),
+                })
+            })
+        })
+        .await
+    }
+
+    /// Records that the tenant of an approved letting moved in.
+    pub async fn record_move_in(
+        &self,
+        principal: &Principal,
+        key: &str,
+        command: RecordMoveIn,
+    ) -> Result<MoveInRecorded, ServiceError> {
+        writer(principal)?;
+        let p = principal.clone();
+        let hash = super::request_hash(&command)?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (command, p) = (command.clone(), p.clone());
+            Box::pin(async move {
+                let (row, mut state) = letting_for_update(tx, &p, &command.letting_id).await?;
+                if row.status != "approved" {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "letting `{}` is {}: a move-in can be recorded only for an approved letting",
+                        command.letting_id, row.status
+                    )));
+                }
+                if command.date < state.date {
+                    return Err(ServiceError::invalid("date", format!("the move-in {} is before the letting {}", command.date, state.date)));
+                }
+                let flexible_shortfall = state.channel == Channel::Flexible
+                    && !matches!(state.flexible, Eligibility::Provisional | Eligibility::Verified);
+                if flexible_shortfall {
+                    let (vrow, vacancy) = vacancy_for_update(tx, &p, &state.vacancy_id).await?;
+                    let dept = department_scope(&vacancy.department);
+                    let muni = municipality_scope(&vrow.municipality);
+                    let counters = QuotaState {
+                        department: tx.counters_for_update(&dept, &vacancy.period).await?,
+                        municipality: tx.counters_for_update(&muni, &vacancy.period).await?,
+                    };
+                    let after = counters.flexible_not_let_flexibly();
+                    tx.put_counters(&dept, &vacancy.period, &after.department).await?;
+                    tx.put_counters(&muni, &vacancy.period, &after.municipality).await?;
+                }
+                let exposed_or_high_risk = matches!(state.area_class.as_str(), "exposed" | "high_risk" | "hard_exposed");
+                let counts_flexible_indicator = state.channel == Channel::Flexible && !flexible_shortfall && exposed_or_high_risk;
+                let counts_combined_indicator = state.decisions.len() > 1 && matches!(state.area_class.as_str(), "exposed" | "hard_exposed");
+                let outcome = MoveInRecorded {
+                    decision_id: String::new(),
+                    flexible_shortfall,
+                    counts_flexible_indicator,
+                    counts_combined_indicator,
+                };
+                let mut d = decision(DecisionKind::MoveIn, &p, command.date, "moved_in", serde_json::json!({ "request": &command, "outcome": &outcome }));
+                d.organisation = row.organisation.clone();
+                d.department = Some(state.department.clone());
+                d.area = Some(state.area.clone());
+                d.subject = Some(command.letting_id.clone());
+                d.channel = Some(if flexible_shortfall { "not_let_flexibly" } else { state.channel.as_str() }.to_owned());
+                d.area_class = Some(state.area_class.clone());
+                tx.append_decision(&d).await?;
+                state.decisions.push(d.id.clone());
+                state.move_in = Some(command.date);
+                let (vrow, vacancy) = vacancy_for_update(tx, &p, &state.vacancy_id).await?;
+                let org = vrow.organisation.clone().unwrap_or_default();
+                tx.put_case(&vacancy_row(&p, &state.vacancy_id, &org, &vacancy, "moved_in")?).await?;
+                tx.put_case(&CaseRow {
+                    status: "moved_in".into(),
+                    updated_at: Utc::now(),
+                    body: to_json(&state)?,
+                    ..row
+                })
+                .await?;
+                Ok(MoveInRecorded { decision_id: d.id, ..outcome })
+            })
+        })
+        .await
+    }
+
+    /// The municipality offers a replacement dwelling to an applicant rejected under
+    /// combined letting. Only a vacancy outside exposed areas qualifies.
+    pub async fn make_replacement_offer(
+        &self,
+        principal: &Principal,
+        key: &str,
+        command: MakeOffer,
+    ) -> Result<OfferMade, ServiceError> {
+        require_municipality(principal, "make replacement offers")?;
+        let book = self.rules();
+        let p = principal.clone();
+        let hash = super::request_hash(&command)?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (command, book, p) = (command.clone(), book.clone(), p.clone());
+            Box::pin(async move {
+                let (row, state) = letting_for_update(tx, &p, &command.letting_id).await?;
+                if !state.replacement_owed {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "no replacement dwelling is owed for letting `{}`",
+                        command.letting_id
+                    )));
+                }
+                let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
+                if vrow.status != "open" {
+                    return Err(ServiceError::FailedPrecondition(format!("vacancy `{}` is {}, not open", command.vacancy_id, vrow.status)));
+                }
+                let area = area_facts(tx, &vacancy.area, command.date).await?;
+                let class = engine::classify(&book, &vrow.municipality, &area, command.date)?;
+                if matches!(&*class.class, "exposed" | "hard_exposed") {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "vacancy `{}` lies in {} ({}): a replacement dwelling must be outside exposed areas",
+                        command.vacancy_id, vacancy.area, class.class
+                    )));
+                }
+                let offer_id = new_id();
+                let mut d = decision(DecisionKind::ReplacementOffer, &p, command.date, "offered", serde_json::json!({ "request": &command, "classification": &class }));
+                d.organisation = vrow.organisation.clone();
+                d.department = Some(vacancy.department.clone());
+                d.area = Some(vacancy.area.clone());
+                d.subject = Some(offer_id.clone());
+                d.area_class = Some(class.class.to_string());
+                d.rule_set_id = Some(class.explanation.rule_set_id.to_string());
+                d.rule_set_hash = Some(class.explanation.rule_set_hash.to_string());
+                tx.append_decision(&d).await?;
+                let offer = OfferState {
+                    letting_id: command.letting_id.clone(),
+                    vacancy_id: command.vacancy_id.clone(),
+                    applicant_ref: state.applicant_ref.clone(),
+                    date: command.date,
+                    answer: None,
+                };
+                tx.put_case(&CaseRow {
+                    kind: CaseKind::Offer,
+                    id: offer_id.clone(),
+                    municipality: row.municipality.clone(),
+                    organisation: vrow.organisation.clone(),
+                    department: Some(vacancy.department.clone()),
+                    status: "offered".into(),
+                    updated_at: Utc::now(),
+                    body: to_json(&offer)?,
+                })
+                .await?;
+                vacancy.letting = None;
+                let org = vrow.organisation.clone().unwrap_or_default();
+                tx.put_case(&vacancy_row(&p, &command.vacancy_id, &org, &vacancy, "offered")?).await?;
+                Ok(OfferMade { offer_id, decision_id: d.id })
+            })
+        })
+        .await
+    }
+
+    /// The applicant's answer to a replacement offer, recorded by the organisation that
+    /// owns the offered dwelling (or the municipality).
+    pub async fn answer_offer(
+        &self,
+        principal: &Principal,
+        key: &str,
+        command: AnswerOffer,
+    ) -> Result<ActRecorded, ServiceError> {
+        writer(principal)?;
+        let p = principal.clone();
+        let hash = super::request_hash(&command)?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (command, p) = (command.clone(), p.clone());
+            Box::pin(async move {
+                let row = tx
+                    .case_for_update(CaseKind::Offer, &command.offer_id)
+                    .await?
+                    .filter(|r| r.municipality == p.municipality())
+                    .ok_or_else(|| ServiceError::NotFound {
+                        what: "replacement offer",
+                        id: command.offer_id.clone(),
+                    })?;
+                if let Principal::Organisation { organisation, .. } = &p
+                    && row.organisation.as_deref() != Some(organisation.as_str())
+                {
+                    return Err(ServiceError::PermissionDenied(format!(
+                        "offer `{}` is for another organisation's dwelling",
+                        command.offer_id
+                    )));
+                }
+                if row.status != "offered" {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "offer `{}` was already answered ({})",
+                        command.offer_id, row.status
+                    )));
+                }
+                let mut offer: OfferState = from_json(&row.body)?;
+                offer.answer = Some(command.accepted);
+                let status = if command.accepted {
+                    "accepted"
+                } else {
+                    "declined"
+                };
+                let mut d = decision(
+                    DecisionKind::OfferAnswer,
+                    &p,
+                    command.date,
+                    status,
+                    to_json(&command)?,
+                );
+                d.organisation = row.organisation.clone();
+                d.department = row.department.clone();
+                d.subject = Some(command.offer_id.clone());
+                tx.append_decision(&d).await?;
+                let (vrow, vacancy) = vacancy_for_update(tx, &p, &offer.vacancy_id).await?;
+                let org = vrow.organisation.clone().unwrap_or_default();
+                let vstatus = if command.accepted { "let" } else { "open" };
+                tx.put_case(&vacancy_row(
+                    &p,
+                    &offer.vacancy_id,
+                    &org,
+                    &vacancy,
+                    vstatus,
+                )?)
+                .await?;
+                tx.put_case(&CaseRow {
+                    status: status.into(),
+                    updated_at: Utc::now(),
+                    body: to_json(&offer)?,
+                    ..row
+                })
+                .await?;
+                Ok(ActRecorded {
+                    decision_id: d.id,
+                    status: status.into(),
+                })
+            })
+        })
+        .await
+    }
+
+    /// A municipal referral of a household to a vacancy: refused into barred areas, with
+    /// the reason; accepted referrals elsewhere are the compensation the report counts.
+    pub async fn record_referral(
+        &self,
+        principal: &Principal,
+        key: &str,
+        command: RecordReferral,
+    ) -> Result<ReferralRecorded, ServiceError> {
+        require_municipality(principal, "refer households")?;
+        let book = self.rules();
+        let p = principal.clone();
+        let hash = super::request_hash(&command)?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (command, book, p) = (command.clone(), book.clone(), p.clone());
+            Box::pin(async move {
+                let (vrow, vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
+                let area = area_facts(tx, &vacancy.area, command.date).await?;
+                let case = ReferralCase {
+                    date: command.date,
+                    municipality: vrow.municipality.clone(),
+                    department: vacancy.department.clone(),
+                    area,
+                    household: command.household.clone(),
+                };
+                let decided = engine::evaluate_referral(&book, &case)?;
+                let status = match decided.outcome {
+                    ReferralOutcome::Accepted => "accepted",
+                    ReferralOutcome::Refused => "refused",
+                };
+                let referral_id = new_id();
+                let mut d = decision(
+                    DecisionKind::Referral,
+                    &p,
+                    command.date,
+                    status,
+                    serde_json::json!({
+                        "vacancy_id": &command.vacancy_id,
+                        "applicant_ref": &command.household.applicant_ref,
+                        "decision": &decided,
+                    }),
+                );
+                d.organisation = vrow.organisation.clone();
+                d.department = Some(vacancy.department.clone());
+                d.area = Some(vacancy.area.clone());
+                d.subject = Some(referral_id.clone());
+                d.channel = Some(Channel::MunicipalReferral.as_str().into());
+                d.area_class = Some(decided.area_class.to_string());
+                d.rule_set_id = Some(decided.explanation.rule_set_id.to_string());
+                d.rule_set_hash = Some(decided.explanation.rule_set_hash.to_string());
+                tx.append_decision(&d).await?;
+                tx.put_case(&CaseRow {
+                    kind: CaseKind::Referral,
+                    id: referral_id.clone(),
+                    municipality: vrow.municipality.clone(),
+                    organisation: vrow.organisation.clone(),
+                    department: Some(vacancy.department.clone()),
+                    status: status.into(),
+                    updated_at: Utc::now(),
+                    body: serde_json::json!({ "vacancy_id": &command.vacancy_id, "applicant_ref": &command.household.applicant_ref, "date": command.date }),
+                })
+                .await?;
+                Ok(ReferralRecorded { referral_id, decision_id: d.id, decision: decided })
+            })
+        })
+        .await
+    }
+}

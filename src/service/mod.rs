@@ -1,0 +1,264 @@
+//! The service: what housing organisations and the municipality can do, independent of
+//! how they call (gRPC, CLI, demo). It checks who may do what, runs the engine on the rules
+//! in force, and records every act in the decision log in the same transaction as the
+//! state it changes. It knows neither protobuf nor SQL.
+
+mod grants;
+mod letting;
+mod registry;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use chrono::{NaiveDate, Utc};
+use serde::{Serialize, de::DeserializeOwned};
+use sha2::{Digest, Sha256};
+
+use crate::engine::EngineError;
+use crate::model::RuleBook;
+use crate::store::{
+    DecisionKind, DecisionRecord, IdempotencyRecord, Store, StoreError, Tx, TxFuture,
+};
+
+pub use grants::*;
+pub use letting::*;
+pub use registry::*;
+
+/// Who is calling, as established from their API key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Principal {
+    /// The municipality: approves lettings, makes offers, decides grants, loads statistics.
+    Municipality { municipality: String },
+    /// One housing organisation: sees and acts on its own departments only.
+    Organisation {
+        organisation: String,
+        municipality: String,
+    },
+    /// Reads everything of the municipality, changes nothing.
+    Auditor { municipality: String },
+}
+
+impl Principal {
+    /// The text stored with decisions and keys: `municipality`, `organisation:<id>`, `auditor`.
+    pub fn label(&self) -> String {
+        match self {
+            Principal::Municipality { .. } => "municipality".into(),
+            Principal::Organisation { organisation, .. } => format!("organisation:{organisation}"),
+            Principal::Auditor { .. } => "auditor".into(),
+        }
+    }
+
+    pub fn municipality(&self) -> &str {
+        match self {
+            Principal::Municipality { municipality }
+            | Principal::Organisation { municipality, .. }
+            | Principal::Auditor { municipality } => municipality,
+        }
+    }
+
+    pub fn parse(label: &str, municipality: &str) -> Option<Principal> {
+        let municipality = municipality.to_owned();
+        match label {
+            "municipality" => Some(Principal::Municipality { municipality }),
+            "auditor" => Some(Principal::Auditor { municipality }),
+            other => other
+                .strip_prefix("organisation:")
+                .filter(|o| !o.is_empty())
+                .map(|o| Principal::Organisation {
+                    organisation: o.to_owned(),
+                    municipality,
+                }),
+        }
+    }
+}
+
+/// Why a call was refused. Each variant maps to one gRPC status.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid `{field}`: {reason}")]
+    InvalidArgument { field: String, reason: String },
+    #[error("{what} `{id}` was not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error(
+        "idempotency key `{0}` was already used for a different request; use a new key for a new request"
+    )]
+    IdempotencyConflict(String),
+    #[error("the rules cannot decide this case: {0}")]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a stored response could not be read: {0}")]
+    Corrupt(String),
+}
+
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ServiceError::InvalidArgument {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The service state: the store and the rules in force. Cheap to clone.
+#[derive(Clone)]
+pub struct Ledger {
+    store: Arc<Store>,
+    rules: Arc<ArcSwap<RuleBook>>,
+}
+
+impl Ledger {
+    pub fn new(store: Arc<Store>, rules: RuleBook) -> Self {
+        Ledger {
+            store,
+            rules: Arc::new(ArcSwap::from_pointee(rules)),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The rule book as it is now; a call keeps the snapshot it started with.
+    pub fn rules(&self) -> Arc<RuleBook> {
+        self.rules.load_full()
+    }
+
+    /// Replaces the rules. Only a book that loaded without errors ever gets here.
+    pub fn replace_rules(&self, book: RuleBook) {
+        self.rules.store(Arc::new(book));
+    }
+
+    /// Runs a mutating job once per idempotency key: a retry with the same key and the same
+    /// request returns the first response; the same key with another request is refused.
+    async fn idempotent<R, F>(
+        &self,
+        principal: &Principal,
+        key: &str,
+        request_hash: Vec<u8>,
+        job: F,
+    ) -> Result<R, ServiceError>
+    where
+        R: Serialize + DeserializeOwned + Send + 'static,
+        F: for<'a> Fn(&'a mut dyn Tx) -> TxFuture<'a, R, ServiceError> + Send + Sync + 'static,
+    {
+        if key.is_empty() || key.len() > 200 {
+            return Err(ServiceError::invalid(
+                "idempotency_key",
+                "give every mutating call a unique key of 1 to 200 characters (a UUID, say)",
+            ));
+        }
+        // Keys are per caller: two callers may use the same key for different requests.
+        let principal = format!("{}@{}", principal.label(), principal.municipality());
+        let key = key.to_owned();
+        let job = Arc::new(job);
+        self.store
+            .write(move |tx| {
+                let (principal, key, request_hash, job) = (
+                    principal.clone(),
+                    key.clone(),
+                    request_hash.clone(),
+                    job.clone(),
+                );
+                Box::pin(async move {
+                    if let Some(found) = tx.idempotency(&principal, &key).await? {
+                        if found.request_hash != request_hash {
+                            return Err(ServiceError::IdempotencyConflict(key));
+                        }
+                        return serde_json::from_slice(&found.response)
+                            .map_err(|e| ServiceError::Corrupt(e.to_string()));
+                    }
+                    let response = job(tx).await?;
+                    let bytes = serde_json::to_vec(&response)
+                        .map_err(|e| ServiceError::Corrupt(e.to_string()))?;
+                    tx.put_idempotency(
+                        &principal,
+                        &key,
+                        &IdempotencyRecord {
+                            request_hash,
+                            response: bytes,
+                        },
+                    )
+                    .await?;
+                    Ok(response)
+                })
+            })
+            .await
+    }
+}
+
+/// The hash that tells a retry from a different request under the same key.
+pub(crate) fn request_hash<C: Serialize>(command: &C) -> Result<Vec<u8>, ServiceError> {
+    let bytes = serde_json::to_vec(command).map_err(|e| ServiceError::Corrupt(e.to_string()))?;
+    Ok(Sha256::digest(bytes).to_vec())
+}
+
+/// A new time-ordered id.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The skeleton of a decision record; callers fill in what they know.
+pub(crate) fn decision(
+    kind: DecisionKind,
+    principal: &Principal,
+    event_date: NaiveDate,
+    outcome: impl Into<String>,
+    body: serde_json::Value,
+) -> DecisionRecord {
+    DecisionRecord {
+        id: new_id(),
+        kind,
+        municipality: principal.municipality().to_owned(),
+        organisation: match principal {
+            Principal::Organisation { organisation, .. } => Some(organisation.clone()),
+            _ => None,
+        },
+        department: None,
+        area: None,
+        subject: None,
+        event_date,
+        recorded_at: Utc::now(),
+        outcome: outcome.into(),
+        channel: None,
+        area_class: None,
+        amount_ore: None,
+        rule_set_id: None,
+        rule_set_hash: None,
+        principal: principal.label(),
+        body,
+    }
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, ServiceError> {
+    serde_json::to_value(value).map_err(|e| ServiceError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ServiceError> {
+    serde_json::from_value(value.clone()).map_err(|e| ServiceError::Corrupt(e.to_string()))
+}
+
+/// Only the municipality may do this.
+pub(crate) fn require_municipality(principal: &Principal, what: &str) -> Result<(), ServiceError> {
+    match principal {
+        Principal::Municipality { .. } => Ok(()),
+        _ => Err(ServiceError::PermissionDenied(format!(
+            "only the municipality may {what}"
+        ))),
+    }
+}
+
+/// Auditors read; they never write.
+pub(crate) fn require_writer(principal: &Principal) -> Result<(), ServiceError> {
+    match principal {
+        Principal::Auditor { .. } => Err(ServiceError::PermissionDenied(
+            "an auditor's key is read-only".into(),
+        )),
+        _ => Ok(()),
+    }
+}

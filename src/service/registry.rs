@@ -1,0 +1,390 @@
+//! The registry of organisations, areas and departments; area statistics and
+//! classifications; reading decisions back.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Ledger, Principal, ServiceError, decision, require_municipality, require_writer, to_json,
+};
+use crate::engine::{self, AreaClassification};
+use crate::model::{AreaFacts, RuleBook};
+use crate::store::{
+    Area, AreaStatistics, DecisionKind, DecisionRecord, Department, Organisation, StoreError, Tx,
+};
+
+/// A department with its area and municipality, as a call needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct Placed {
+    pub department: Department,
+    pub area: Area,
+}
+
+/// Reads a department and checks that the caller may act on it.
+pub(crate) async fn placed_department(
+    tx: &mut dyn Tx,
+    principal: &Principal,
+    department_id: &str,
+) -> Result<Placed, ServiceError> {
+    let department = tx
+        .department(department_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound {
+            what: "department",
+            id: department_id.to_owned(),
+        })?;
+    let area = tx
+        .area(&department.area)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound {
+            what: "area",
+            id: department.area.clone(),
+        })?;
+    may_touch(principal, &department, &area)?;
+    Ok(Placed { department, area })
+}
+
+pub(crate) fn may_touch(
+    principal: &Principal,
+    department: &Department,
+    area: &Area,
+) -> Result<(), ServiceError> {
+    if area.municipality != principal.municipality() {
+        return Err(ServiceError::PermissionDenied(format!(
+            "department `{}` lies in municipality {}, not yours ({})",
+            department.id,
+            area.municipality,
+            principal.municipality()
+        )));
+    }
+    if let Principal::Organisation { organisation, .. } = principal
+        && *organisation != department.organisation
+    {
+        return Err(ServiceError::PermissionDenied(format!(
+            "department `{}` belongs to organisation `{}`, not to `{organisation}`",
+            department.id, department.organisation
+        )));
+    }
+    Ok(())
+}
+
+/// The area's facts for a date: the statistics of the latest year not after it. An area
+/// without statistics is judged by designation alone (and classification says so if that
+/// is not enough).
+pub(crate) async fn area_facts(
+    tx: &mut dyn Tx,
+    area: &str,
+    date: NaiveDate,
+) -> Result<AreaFacts, StoreError> {
+    Ok(match tx.area_statistics(area, date.year()).await? {
+        Some(stats) => AreaFacts {
+            id: area.to_owned(),
+            ..stats.facts
+        },
+        None => AreaFacts {
+            id: area.to_owned(),
+            ..AreaFacts::default()
+        },
+    })
+}
+
+/// One area's statistics for a year, as the municipality loads them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaStatisticsInput {
+    pub area: String,
+    pub facts: AreaFacts,
+    pub transfer_income_share: Option<rust_decimal::Decimal>,
+    pub self_supporting_weeks: Option<rust_decimal::Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadStatistics {
+    pub year: i32,
+    pub date: NaiveDate,
+    pub areas: Vec<AreaStatisticsInput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatisticsLoaded {
+    pub decision_id: String,
+    pub areas: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Upserted {
+    pub decision_id: String,
+}
+
+impl Ledger {
+    pub async fn upsert_organisation(
+        &self,
+        principal: &Principal,
+        key: &str,
+        org: Organisation,
+    ) -> Result<Upserted, ServiceError> {
+        require_municipality(principal, "change the registry")?;
+        let p = principal.clone();
+        let hash = super::request_hash(&org)?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (org, p) = (org.clone(), p.clone());
+            Box::pin(async move {
+                tx.upsert_organisation(&org).await?;
+                let mut d = decision(
+                    DecisionKind::Registry,
+                    &p,
+                    chrono::Utc::now().date_naive(),
+                    "organisation",
+                    to_json(&org)?,
+                );
+                d.organisation = Some(org.id.clone());
+                tx.append_decision(&d).await?;
+                Ok(Upserted { decision_id: d.id })
+            })
+        })
+        .await
+    }
+
+    pub async fn upsert_area(
+        &self,
+        principal: &Principal,
+        key: &str,
+        area: Area,
+    ) -> Result<Upserted, ServiceError> {
+        require_municipality(principal, "change the registry")?;
+        if area.municipality != principal.municipality() {
+            return Err(ServiceError::PermissionDenied(format!(
+                "area `{}` lies in municipality {}, not yours ({})",
+                area.id,
+                area.municipality,
+                principal.municipality()
+            )));
+        }
+        let p = principal.clone();
+        let hash = super::request_hash(&area)?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (area, p) = (area.clone(), p.clone());
+            Box::pin(async move {
+                tx.upsert_area(&area).await?;
+                let mut d = decision(
+                    DecisionKind::Registry,
+                    &p,
+                    chrono::Utc::now().date_naive(),
+                    "area",
+                    to_json(&area)?,
+                );
+                d.area = Some(area.id.clone());
+                tx.append_decision(&d).await?;
+                Ok(Upserted { decision_id: d.id })
+            })
+        })
+        .await
+    }
+
+    pub async fn upsert_department(
+        &self,
+        principal: &Principal,
+        key: &str,
+        department: Department,
+    ) -> Result<Upserted, ServiceError> {
+        require_municipality(principal, "change the registry")?;
+        let p = principal.clone();
+        let hash = super::request_hash(&department)?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (department, p) = (department.clone(), p.clone());
+            Box::pin(async move {
+                if tx.organisation(&department.organisation).await?.is_none() {
+                    return Err(ServiceError::NotFound {
+                        what: "organisation",
+                        id: department.organisation.clone(),
+                    });
+                }
+                let area =
+                    tx.area(&department.area)
+                        .await?
+                        .ok_or_else(|| ServiceError::NotFound {
+                            what: "area",
+                            id: department.area.clone(),
+                        })?;
+                may_touch(&p, &department, &area)?;
+                tx.upsert_department(&department).await?;
+                let mut d = decision(
+                    DecisionKind::Registry,
+                    &p,
+                    chrono::Utc::now().date_naive(),
+                    "department",
+                    to_json(&department)?,
+                );
+                d.department = Some(department.id.clone());
+                d.area = Some(department.area.clone());
+                d.organisation = Some(department.organisation.clone());
+                tx.append_decision(&d).await?;
+                Ok(Upserted { decision_id: d.id })
+            })
+        })
+        .await
+    }
+
+    /// Departments the caller may see: an organisation sees its own.
+    pub async fn list_departments(
+        &self,
+        principal: &Principal,
+        page_token: Option<String>,
+        page_size: u32,
+    ) -> Result<Vec<Department>, ServiceError> {
+        let organisation = match principal {
+            Principal::Organisation { organisation, .. } => Some(organisation.clone()),
+            _ => None,
+        };
+        let limit = page_size.clamp(1, 1000);
+        self.store
+            .read(move |tx| {
+                let (organisation, page_token) = (organisation.clone(), page_token.clone());
+                Box::pin(async move {
+                    Ok::<_, ServiceError>(
+                        tx.departments(organisation.as_deref(), page_token.as_deref(), limit)
+                            .await?,
+                    )
+                })
+            })
+            .await
+    }
+
+    /// Loads a year's statistics for areas of the caller's municipality.
+    pub async fn load_statistics(
+        &self,
+        principal: &Principal,
+        key: &str,
+        load: LoadStatistics,
+    ) -> Result<StatisticsLoaded, ServiceError> {
+        require_municipality(principal, "load area statistics")?;
+        let p = principal.clone();
+        let hash = super::request_hash(&load)?;
+        self.idempotent(principal, key, hash, move |tx| {
+            let (load, p) = (load.clone(), p.clone());
+            Box::pin(async move {
+                let mut d = decision(
+                    DecisionKind::Statistics,
+                    &p,
+                    load.date,
+                    "loaded",
+                    to_json(&load)?,
+                );
+                for input in &load.areas {
+                    let area =
+                        tx.area(&input.area)
+                            .await?
+                            .ok_or_else(|| ServiceError::NotFound {
+                                what: "area",
+                                id: input.area.clone(),
+                            })?;
+                    if area.municipality != p.municipality() {
+                        return Err(ServiceError::PermissionDenied(format!(
+                            "area `{}` lies in municipality {}",
+                            area.id, area.municipality
+                        )));
+                    }
+                    tx.put_area_statistics(&AreaStatistics {
+                        area: input.area.clone(),
+                        year: load.year,
+                        facts: AreaFacts {
+                            id: input.area.clone(),
+                            ..input.facts.clone()
+                        },
+                        transfer_income_share: input.transfer_income_share,
+                        self_supporting_weeks: input.self_supporting_weeks,
+                        loaded_by_decision: d.id.clone(),
+                    })
+                    .await?;
+                }
+                d.subject = Some(format!("statistics:{}", load.year));
+                tx.append_decision(&d).await?;
+                Ok(StatisticsLoaded {
+                    decision_id: d.id,
+                    areas: load.areas.len(),
+                })
+            })
+        })
+        .await
+    }
+
+    /// Every area of the caller's municipality with its class on `as_of`.
+    pub async fn classifications(
+        &self,
+        principal: &Principal,
+        as_of: NaiveDate,
+    ) -> Result<Vec<Result<AreaClassification, (String, ServiceError)>>, ServiceError> {
+        let municipality = principal.municipality().to_owned();
+        let book = self.rules();
+        self.store
+            .read(move |tx| {
+                let (municipality, book) = (municipality.clone(), book.clone());
+                Box::pin(async move {
+                    let mut out = Vec::new();
+                    for area in tx.areas(&municipality).await? {
+                        let facts = area_facts(tx, &area.id, as_of).await?;
+                        out.push(
+                            engine::classify(&book, &municipality, &facts, as_of)
+                                .map_err(|e| (area.id.clone(), ServiceError::from(e))),
+                        );
+                    }
+                    Ok::<_, ServiceError>(out)
+                })
+            })
+            .await
+    }
+
+    /// A stored decision, exactly as it was made. An organisation reads only its own.
+    pub async fn get_decision(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<DecisionRecord, ServiceError> {
+        let id_owned = id.to_owned();
+        let record = self
+            .store
+            .read(move |tx| {
+                let id = id_owned.clone();
+                Box::pin(async move { Ok::<_, ServiceError>(tx.decision(&id).await?) })
+            })
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "decision",
+                id: id.to_owned(),
+            })?;
+        let visible = record.municipality == principal.municipality()
+            && match principal {
+                Principal::Organisation { organisation, .. } => {
+                    record.organisation.as_deref() == Some(organisation.as_str())
+                }
+                _ => true,
+            };
+        if !visible {
+            // Not revealing whether another organisation's decision exists.
+            return Err(ServiceError::NotFound {
+                what: "decision",
+                id: id.to_owned(),
+            });
+        }
+        Ok(record)
+    }
+}
+
+/// The rule set id in force, for error messages.
+pub(crate) fn period_for(
+    book: &RuleBook,
+    municipality: &str,
+    date: NaiveDate,
+) -> Result<String, ServiceError> {
+    let set = book
+        .in_force(municipality, date)
+        .ok_or_else(|| engine::EngineError::NoRuleSet {
+            municipality: municipality.to_owned(),
+            date,
+        })?;
+    Ok(engine::period_key(set.channels.period, date))
+}
+
+/// Used by write paths that only an organisation or the municipality may take.
+pub(crate) fn writer(principal: &Principal) -> Result<(), ServiceError> {
+    require_writer(principal)
+}

@@ -1,0 +1,425 @@
+//! The store: the only module that knows SQL. Two backends behind one interface:
+//! embedded SQLite (the default; one writer thread that commits concurrent calls in
+//! batches, one fsync per batch) and PostgreSQL (several server processes may share one
+//! database; quota counters and grant pools are locked with row locks).
+//!
+//! Callers run their logic inside a transaction through [`Store::write`] or
+//! [`Store::read`], using the typed operations of [`Tx`]. A job that returns an error is
+//! rolled back and nothing it wrote remains; a job is answered only after its commit is
+//! on disk. On PostgreSQL a job may be run again after a serialisation failure or a
+//! deadlock, so jobs must not have side effects outside the transaction.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::QuotaCounters;
+use crate::model::AreaFacts;
+
+/// A boxed future borrowing the transaction.
+pub type TxFuture<'a, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'a>>;
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database `{url}`: {message}")]
+    Open { url: String, message: String },
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("a stored record could not be read: {0}")]
+    Corrupt(String),
+    #[error("the store is shutting down")]
+    Closed,
+    #[error("`{0}` is not a database URL this service knows: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+}
+
+// ----- registry ---------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Area {
+    pub id: String,
+    pub municipality: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Department {
+    pub id: String,
+    pub organisation: String,
+    pub area: String,
+    pub name: String,
+    pub dwellings: u32,
+}
+
+/// An area's statistics for a year, as loaded by the municipality.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaStatistics {
+    pub area: String,
+    pub year: i32,
+    pub facts: AreaFacts,
+    /// Share of residents on transfer income (indicators 2 and 3), exact decimal text.
+    pub transfer_income_share: Option<rust_decimal::Decimal>,
+    /// Weeks a year residents are self-supporting on average (indicator 4).
+    pub self_supporting_weeks: Option<rust_decimal::Decimal>,
+    pub loaded_by_decision: String,
+}
+
+// ----- decision log ---------------------------------------------------------------------------
+
+/// What kind of act a decision records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    ChannelAssignment,
+    Letting,
+    Approval,
+    MunicipalRejection,
+    MoveIn,
+    ReplacementOffer,
+    OfferAnswer,
+    Referral,
+    Grant,
+    GrantPayment,
+    GrantCancellation,
+    Statistics,
+    Registry,
+}
+
+impl DecisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::ChannelAssignment => "channel_assignment",
+            DecisionKind::Letting => "letting",
+            DecisionKind::Approval => "approval",
+            DecisionKind::MunicipalRejection => "municipal_rejection",
+            DecisionKind::MoveIn => "move_in",
+            DecisionKind::ReplacementOffer => "replacement_offer",
+            DecisionKind::OfferAnswer => "offer_answer",
+            DecisionKind::Referral => "referral",
+            DecisionKind::Grant => "grant",
+            DecisionKind::GrantPayment => "grant_payment",
+            DecisionKind::GrantCancellation => "grant_cancellation",
+            DecisionKind::Statistics => "statistics",
+            DecisionKind::Registry => "registry",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DecisionKind> {
+        use DecisionKind::*;
+        [
+            ChannelAssignment,
+            Letting,
+            Approval,
+            MunicipalRejection,
+            MoveIn,
+            ReplacementOffer,
+            OfferAnswer,
+            Referral,
+            Grant,
+            GrantPayment,
+            GrantCancellation,
+            Statistics,
+            Registry,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+}
+
+/// One entry of the append-only decision log. The indexed columns are what reports
+/// filter and group by; `body` holds the facts used and the full explanation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// Time-ordered unique id (UUID v7 text).
+    pub id: String,
+    pub kind: DecisionKind,
+    pub municipality: String,
+    pub organisation: Option<String>,
+    pub department: Option<String>,
+    pub area: Option<String>,
+    /// The vacancy, letting, offer, referral or grant this decision concerns.
+    pub subject: Option<String>,
+    /// The date of the event itself (the letting date, the move-in date, ...).
+    pub event_date: NaiveDate,
+    pub recorded_at: DateTime<Utc>,
+    /// `approved`, `rejected`, `flexible`, `paid`, ... depending on the kind.
+    pub outcome: String,
+    pub channel: Option<String>,
+    pub area_class: Option<String>,
+    pub amount_ore: Option<i64>,
+    pub rule_set_id: Option<String>,
+    pub rule_set_hash: Option<String>,
+    /// Who asked: `municipality`, `organisation:<id>` or `auditor`.
+    pub principal: String,
+    pub body: serde_json::Value,
+}
+
+/// Filter for reading the decision log (reports read by event date, from an index).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecisionFilter {
+    pub municipality: Option<String>,
+    pub kinds: Vec<DecisionKind>,
+    /// Event dates from (inclusive).
+    pub from: Option<NaiveDate>,
+    /// Event dates to (inclusive).
+    pub to: Option<NaiveDate>,
+    pub subject: Option<String>,
+}
+
+// ----- cases: the current state of vacancies, lettings, offers, referrals, grants -------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseKind {
+    Vacancy,
+    Letting,
+    Offer,
+    Referral,
+    Grant,
+}
+
+impl CaseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseKind::Vacancy => "vacancy",
+            CaseKind::Letting => "letting",
+            CaseKind::Offer => "offer",
+            CaseKind::Referral => "referral",
+            CaseKind::Grant => "grant",
+        }
+    }
+}
+
+/// The current state of one case; its history is in the decision log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRow {
+    pub kind: CaseKind,
+    pub id: String,
+    pub municipality: String,
+    pub organisation: Option<String>,
+    pub department: Option<String>,
+    /// Such as `pending_municipal_approval`, `approved`, `moved_in`, `paid`.
+    pub status: String,
+    pub updated_at: DateTime<Utc>,
+    pub body: serde_json::Value,
+}
+
+/// A yearly relocation-grant pool's use, in øre.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolUse {
+    /// Approved and not yet paid or cancelled.
+    pub committed_ore: i64,
+    pub paid_ore: i64,
+}
+
+/// A stored idempotency record: the request's hash and the first response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub request_hash: Vec<u8>,
+    pub response: Vec<u8>,
+}
+
+// ----- API keys -------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRow {
+    pub id: String,
+    /// `municipality`, `organisation:<id>` or `auditor`.
+    pub principal: String,
+    pub municipality: String,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub label: String,
+}
+
+/// The operations a transaction offers. Every method is part of the caller's
+/// transaction: nothing is visible to others until the job returns `Ok` and commits.
+#[async_trait::async_trait]
+pub trait Tx: Send {
+    async fn upsert_organisation(&mut self, org: &Organisation) -> Result<(), StoreError>;
+    async fn upsert_area(&mut self, area: &Area) -> Result<(), StoreError>;
+    async fn upsert_department(&mut self, department: &Department) -> Result<(), StoreError>;
+    async fn organisation(&mut self, id: &str) -> Result<Option<Organisation>, StoreError>;
+    async fn area(&mut self, id: &str) -> Result<Option<Area>, StoreError>;
+    async fn department(&mut self, id: &str) -> Result<Option<Department>, StoreError>;
+    /// Departments, optionally of one organisation, ordered by id, after `after`.
+    async fn departments(
+        &mut self,
+        organisation: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Department>, StoreError>;
+    async fn areas(&mut self, municipality: &str) -> Result<Vec<Area>, StoreError>;
+
+    /// Replaces the statistics of (area, year).
+    async fn put_area_statistics(&mut self, stats: &AreaStatistics) -> Result<(), StoreError>;
+    /// The statistics of the latest year not after `year`.
+    async fn area_statistics(
+        &mut self,
+        area: &str,
+        year: i32,
+    ) -> Result<Option<AreaStatistics>, StoreError>;
+
+    /// The counters of a quota scope (`department:<id>` or `municipality:<code>`) for a
+    /// period, locked until the transaction ends; zero if none are stored yet.
+    async fn counters_for_update(
+        &mut self,
+        scope: &str,
+        period: &str,
+    ) -> Result<QuotaCounters, StoreError>;
+    async fn put_counters(
+        &mut self,
+        scope: &str,
+        period: &str,
+        counters: &QuotaCounters,
+    ) -> Result<(), StoreError>;
+
+    /// Appends to the decision log. Decisions are never updated or deleted.
+    async fn append_decision(&mut self, decision: &DecisionRecord) -> Result<(), StoreError>;
+    async fn decision(&mut self, id: &str) -> Result<Option<DecisionRecord>, StoreError>;
+    /// Decisions matching `filter`, in (event_date, id) order, after the id `after`.
+    async fn decisions(
+        &mut self,
+        filter: &DecisionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DecisionRecord>, StoreError>;
+
+    /// Inserts or replaces a case's current state.
+    async fn put_case(&mut self, case: &CaseRow) -> Result<(), StoreError>;
+    /// A case, locked until the transaction ends.
+    async fn case_for_update(
+        &mut self,
+        kind: CaseKind,
+        id: &str,
+    ) -> Result<Option<CaseRow>, StoreError>;
+    /// Cases of a kind and status in a municipality, ordered by id, after `after`.
+    async fn cases(
+        &mut self,
+        kind: CaseKind,
+        status: Option<&str>,
+        municipality: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<CaseRow>, StoreError>;
+
+    /// A municipality's grant pool for a year, locked until the transaction ends.
+    async fn pool_for_update(
+        &mut self,
+        municipality: &str,
+        year: i32,
+    ) -> Result<PoolUse, StoreError>;
+    async fn put_pool(
+        &mut self,
+        municipality: &str,
+        year: i32,
+        pool: &PoolUse,
+    ) -> Result<(), StoreError>;
+
+    async fn idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    async fn put_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        record: &IdempotencyRecord,
+    ) -> Result<(), StoreError>;
+
+    async fn insert_api_key(&mut self, key: &ApiKeyRow) -> Result<(), StoreError>;
+    async fn api_key_by_hash(&mut self, secret_hash: &str)
+    -> Result<Option<ApiKeyRow>, StoreError>;
+    async fn api_keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError>;
+    /// Marks a key revoked; false if no such key.
+    async fn revoke_api_key(&mut self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+}
+
+mod postgres;
+mod sqlite;
+
+/// A job run inside one transaction. It may be run more than once (PostgreSQL retries
+/// serialisation failures), so it must not have effects outside the transaction.
+pub trait Job<T, E>:
+    for<'a> Fn(&'a mut dyn Tx) -> TxFuture<'a, T, E> + Send + Sync + 'static
+{
+}
+
+impl<T, E, F> Job<T, E> for F where
+    F: for<'a> Fn(&'a mut dyn Tx) -> TxFuture<'a, T, E> + Send + Sync + 'static
+{
+}
+
+/// The database behind the service, chosen by its URL.
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+impl Store {
+    /// Opens `url` (`sqlite://PATH`, `sqlite::memory:` or `postgres://...`) and applies the
+    /// embedded migrations. A SQLite file's directory is created if missing.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(postgres::PgStore::open(url).await?))
+        } else if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(sqlite::SqliteStore::open(url).await?))
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    /// Runs `job` in a write transaction and commits it; on SQLite, concurrent jobs share
+    /// one commit. Returns after the commit is durable.
+    pub async fn write<T, E>(&self, job: impl Job<T, E>) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match self {
+            Store::Sqlite(s) => s.write(job).await,
+            Store::Postgres(s) => s.write(job).await,
+        }
+    }
+
+    /// Runs `job` in a read-only transaction (a consistent snapshot).
+    pub async fn read<T, E>(&self, job: impl Job<T, E>) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match self {
+            Store::Sqlite(s) => s.read(job).await,
+            Store::Postgres(s) => s.read(job).await,
+        }
+    }
+
+    /// Finishes queued writes and closes every connection.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(s) => s.close().await,
+            Store::Postgres(s) => s.close().await,
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+}

@@ -1,0 +1,1106 @@
+//! The store contract: one suite of tests, each an `async fn(&Store)`, run against SQLite
+//! (a fresh temporary file per test) always, and against PostgreSQL (a fresh schema per
+//! test) when `LETTING_TEST_POSTGRES_URL` is set — start a server with
+//! `eval "$(bash .ci/postgres.sh)"`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::sync::Once;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use letting_rules::engine::QuotaCounters;
+use letting_rules::model::AreaFacts;
+use letting_rules::store::{
+    ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionFilter, DecisionKind,
+    DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse, Store, StoreError,
+};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+// ----- running the suite on each backend ----------------------------------------------------
+
+const PG_URL_VAR: &str = "LETTING_TEST_POSTGRES_URL";
+
+async fn sqlite_store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.sqlite").display());
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    (store, dir)
+}
+
+/// A fresh schema in the test database, so that tests and runs never see each other's rows.
+struct PgSchema {
+    base_url: String,
+    schema: String,
+}
+
+impl PgSchema {
+    async fn create() -> Option<PgSchema> {
+        let Ok(base_url) = std::env::var(PG_URL_VAR) else {
+            static SKIPPED: Once = Once::new();
+            SKIPPED.call_once(|| {
+                // Straight to stderr, past the test harness's capture, so the skip is seen.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "store_contract on_postgres: skipped: {PG_URL_VAR} not set \
+                     (eval \"$(bash .ci/postgres.sh)\" starts a server)"
+                );
+            });
+            return None;
+        };
+        let schema = format!("test_{}", uuid::Uuid::now_v7().simple());
+        let pg = PgSchema { base_url, schema };
+        pg.execute(&format!("CREATE SCHEMA {}", pg.schema)).await;
+        Some(pg)
+    }
+
+    async fn execute(&self, sql: &str) {
+        let (client, connection) = tokio_postgres::connect(&self.base_url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {PG_URL_VAR}: {e}"));
+        let driver = tokio::spawn(connection);
+        client.batch_execute(sql).await.unwrap();
+        drop(client);
+        let _ = driver.await;
+    }
+
+    /// The test database's URL with the schema first on the search path.
+    fn url(&self) -> String {
+        let separator = if self.base_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!(
+            "{}{separator}options=-csearch_path%3D{}",
+            self.base_url, self.schema
+        )
+    }
+
+    async fn open(&self) -> Store {
+        let store = Store::open(&self.url()).await.unwrap();
+        assert_eq!(store.backend(), "postgres");
+        store
+    }
+
+    async fn drop_schema(self) {
+        self.execute(&format!("DROP SCHEMA {} CASCADE", self.schema))
+            .await;
+    }
+}
+
+/// Runs every named contract test on both backends: `on_sqlite::NAME` and
+/// `on_postgres::NAME`.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let (store, _dir) = super::sqlite_store().await;
+                    super::$name(&store).await;
+                    store.close().await;
+                }
+            )*
+        }
+
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(schema) = super::PgSchema::create().await else {
+                        return;
+                    };
+                    let store = schema.open().await;
+                    super::$name(&store).await;
+                    store.close().await;
+                    schema.drop_schema().await;
+                }
+            )*
+        }
+    };
+}
+
+contract! {
+    registry_upsert_read_and_page,
+    registry_refuses_dangling_references,
+    statistics_latest_year_not_after,
+    counters_start_at_zero_and_persist,
+    decisions_read_back_exactly,
+    decisions_filter_order_and_page,
+    decisions_are_unique,
+    cases_put_get_and_list,
+    grant_pool_use,
+    idempotency_records,
+    api_keys,
+    read_transactions_do_not_write,
+    failed_job_leaves_nothing,
+    concurrent_counter_increments,
+    concurrent_grants_respect_the_pool,
+}
+
+// ----- helpers --------------------------------------------------------------------------------
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn instant(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, micros: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+        + chrono::Duration::microseconds(i64::from(micros))
+}
+
+fn organisation(id: &str) -> Organisation {
+    Organisation {
+        id: id.to_owned(),
+        name: format!("Boligorganisation {id}"),
+    }
+}
+
+fn area(id: &str, municipality: &str) -> Area {
+    Area {
+        id: id.to_owned(),
+        municipality: municipality.to_owned(),
+        name: format!("Område {id}"),
+    }
+}
+
+fn department(id: &str, organisation: &str, area: &str) -> Department {
+    Department {
+        id: id.to_owned(),
+        organisation: organisation.to_owned(),
+        area: area.to_owned(),
+        name: format!("Afdeling {id}"),
+        dwellings: 120,
+    }
+}
+
+fn decision(
+    id: &str,
+    kind: DecisionKind,
+    municipality: &str,
+    event_date: NaiveDate,
+) -> DecisionRecord {
+    DecisionRecord {
+        id: id.to_owned(),
+        kind,
+        municipality: municipality.to_owned(),
+        organisation: Some("org-1".to_owned()),
+        department: Some("dep-1".to_owned()),
+        area: Some("area-1".to_owned()),
+        subject: Some(format!("subject-{id}")),
+        event_date,
+        recorded_at: instant(2024, 5, 1, 10, 30, 0, 123_456),
+        outcome: "approved".to_owned(),
+        channel: Some("flexible".to_owned()),
+        area_class: Some("preventive".to_owned()),
+        amount_ore: Some(1_500_000),
+        rule_set_id: Some("dk-national-2024".to_owned()),
+        rule_set_hash: Some("c0ffee".to_owned()),
+        principal: "municipality".to_owned(),
+        body: json!({"id": id, "explanation": ["§ 51 b", "stk. 1"]}),
+    }
+}
+
+fn case(kind: CaseKind, id: &str, municipality: &str, status: &str) -> CaseRow {
+    CaseRow {
+        kind,
+        id: id.to_owned(),
+        municipality: municipality.to_owned(),
+        organisation: Some("org-1".to_owned()),
+        department: None,
+        status: status.to_owned(),
+        updated_at: instant(2024, 6, 1, 8, 0, 0, 500),
+        body: json!({"id": id, "status": status, "rent_ore": 612_350}),
+    }
+}
+
+fn api_key(id: &str, secret_hash: &str, created_second: u32) -> ApiKeyRow {
+    ApiKeyRow {
+        id: id.to_owned(),
+        principal: "organisation:org-1".to_owned(),
+        municipality: "0101".to_owned(),
+        secret_hash: secret_hash.to_owned(),
+        created_at: instant(2024, 1, 1, 0, 0, created_second, 0),
+        revoked_at: None,
+        label: format!("key {id}"),
+    }
+}
+
+/// Runs a write job that cannot fail by its own logic.
+/// `[a, b]` names values the job uses: each run of the job gets its own clone.
+macro_rules! in_write {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        in_write!($store, [], |$tx| $body)
+    };
+    ($store:expr, [$($var:ident),*], |$tx:ident| $body:expr) => {
+        $store
+            .write(move |$tx| {
+                $(let $var = $var.clone();)*
+                Box::pin(async move { Ok::<_, StoreError>($body) })
+            })
+            .await
+            .unwrap()
+    };
+}
+
+/// Runs a read job.
+macro_rules! in_read {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        in_read!($store, [], |$tx| $body)
+    };
+    ($store:expr, [$($var:ident),*], |$tx:ident| $body:expr) => {
+        $store
+            .read(move |$tx| {
+                $(let $var = $var.clone();)*
+                Box::pin(async move { Ok::<_, StoreError>($body) })
+            })
+            .await
+            .unwrap()
+    };
+}
+
+async fn seed_registry(store: &Store) {
+    in_write!(store, |tx| {
+        tx.upsert_organisation(&organisation("org-1")).await?;
+        tx.upsert_organisation(&organisation("org-2")).await?;
+        tx.upsert_area(&area("area-1", "0101")).await?;
+        tx.upsert_area(&area("area-2", "0101")).await?;
+        tx.upsert_area(&area("area-3", "0147")).await?;
+    });
+}
+
+// ----- the contract ---------------------------------------------------------------------------
+
+async fn registry_upsert_read_and_page(store: &Store) {
+    seed_registry(store).await;
+    in_write!(store, |tx| {
+        for i in 0..25 {
+            let org = if i % 2 == 0 { "org-1" } else { "org-2" };
+            tx.upsert_department(&department(&format!("dep-{i:02}"), org, "area-1"))
+                .await?;
+        }
+        // An upsert replaces.
+        tx.upsert_organisation(&Organisation {
+            id: "org-2".to_owned(),
+            name: "Renamed".to_owned(),
+        })
+        .await?;
+        tx.upsert_department(&Department {
+            dwellings: 7,
+            area: "area-2".to_owned(),
+            ..department("dep-03", "org-2", "area-1")
+        })
+        .await?;
+    });
+
+    let (org, missing, area2, dep3, municipality_areas) = in_read!(store, |tx| (
+        tx.organisation("org-2").await?,
+        tx.organisation("org-9").await?,
+        tx.area("area-2").await?,
+        tx.department("dep-03").await?,
+        tx.areas("0101").await?,
+    ));
+    assert_eq!(org.unwrap().name, "Renamed");
+    assert_eq!(missing, None);
+    assert_eq!(area2, Some(area("area-2", "0101")));
+    let dep3 = dep3.unwrap();
+    assert_eq!((dep3.dwellings, dep3.area.as_str()), (7, "area-2"));
+    assert_eq!(
+        municipality_areas,
+        vec![area("area-1", "0101"), area("area-2", "0101")]
+    );
+
+    // Paging through all departments, 10 at a time.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let cursor = after.clone();
+        let page = in_read!(store, [cursor], |tx| tx
+            .departments(None, cursor.as_deref(), 10)
+            .await?);
+        assert!(page.len() <= 10);
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|d| d.id.clone());
+        seen.extend(page.into_iter().map(|d| d.id));
+    }
+    let expected: Vec<String> = (0..25).map(|i| format!("dep-{i:02}")).collect();
+    assert_eq!(seen, expected);
+
+    // One organisation's, after a cursor.
+    let page = in_read!(store, |tx| tx
+        .departments(Some("org-2"), Some("dep-05"), 3)
+        .await?);
+    let ids: Vec<&str> = page.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["dep-07", "dep-09", "dep-11"]);
+    assert!(page.iter().all(|d| d.organisation == "org-2"));
+}
+
+async fn registry_refuses_dangling_references(store: &Store) {
+    seed_registry(store).await;
+    let dangling = store
+        .write(|tx| {
+            Box::pin(async move {
+                tx.upsert_department(&department("dep-x", "org-1", "no-such-area"))
+                    .await
+            })
+        })
+        .await;
+    assert!(
+        matches!(dangling, Err(StoreError::Database(_))),
+        "{dangling:?}"
+    );
+    assert_eq!(in_read!(store, |tx| tx.department("dep-x").await?), None);
+}
+
+async fn statistics_latest_year_not_after(store: &Store) {
+    seed_registry(store).await;
+    let stats = |year: i32, share: &str| AreaStatistics {
+        area: "area-1".to_owned(),
+        year,
+        facts: AreaFacts {
+            id: "area-1".to_owned(),
+            working_age_residents: Some(1000 + year as u64),
+            without_labour_market_attachment: Some(410),
+            share_without_attachment: None,
+            residents: Some(2400),
+            share_without_work_or_education: Some(share.parse().unwrap()),
+            conviction_rate_ratio: Some(Decimal::new(21, 1)),
+            share_basic_schooling_only: None,
+            income_ratio_to_region: Some("0.5500".parse().unwrap()),
+        },
+        transfer_income_share: Some("0.40".parse().unwrap()),
+        self_supporting_weeks: if year == 2021 {
+            None
+        } else {
+            Some("38.5".parse().unwrap())
+        },
+        loaded_by_decision: format!("decision-{year}"),
+    };
+    let (s2019, s2021, s2023) = (
+        stats(2019, "0.10"),
+        stats(2021, "0.21"),
+        stats(2023, "0.30"),
+    );
+    let (a, b, c) = (s2019.clone(), s2021.clone(), s2023.clone());
+    in_write!(store, [a, b, c], |tx| {
+        tx.put_area_statistics(&a).await?;
+        tx.put_area_statistics(&b).await?;
+        tx.put_area_statistics(&c).await?;
+    });
+
+    let found = in_read!(store, |tx| [
+        tx.area_statistics("area-1", 2018).await?,
+        tx.area_statistics("area-1", 2019).await?,
+        tx.area_statistics("area-1", 2022).await?,
+        tx.area_statistics("area-1", 2030).await?,
+        tx.area_statistics("area-2", 2030).await?,
+    ]);
+    assert_eq!(found[0], None);
+    assert_eq!(found[1].as_ref(), Some(&s2019));
+    assert_eq!(found[2].as_ref(), Some(&s2021));
+    assert_eq!(found[3].as_ref(), Some(&s2023));
+    assert_eq!(found[4], None);
+    // Decimals keep their written scale.
+    let s = found[1].as_ref().unwrap();
+    assert_eq!(s.transfer_income_share.unwrap().to_string(), "0.40");
+    assert_eq!(
+        s.facts.income_ratio_to_region.unwrap().to_string(),
+        "0.5500"
+    );
+
+    // A second load of a year replaces it.
+    let replacement = AreaStatistics {
+        loaded_by_decision: "decision-2021-corrected".to_owned(),
+        ..stats(2021, "0.25")
+    };
+    let r = replacement.clone();
+    in_write!(store, [r], |tx| tx.put_area_statistics(&r).await?);
+    let found = in_read!(store, |tx| tx.area_statistics("area-1", 2022).await?);
+    assert_eq!(found, Some(replacement));
+}
+
+async fn counters_start_at_zero_and_persist(store: &Store) {
+    let fresh = in_write!(store, |tx| tx
+        .counters_for_update("department:dep-1", "2024Q1")
+        .await?);
+    assert_eq!(fresh, QuotaCounters::default());
+    let read_fresh = in_read!(store, |tx| tx
+        .counters_for_update("municipality:0101", "2024")
+        .await?);
+    assert_eq!(read_fresh, QuotaCounters::default());
+
+    let counters = QuotaCounters {
+        vacancies: 17,
+        by_channel: [3, 5, 7, 2],
+    };
+    let c = counters.clone();
+    in_write!(store, [c], |tx| {
+        let mut now = tx.counters_for_update("department:dep-1", "2024Q1").await?;
+        assert_eq!(now, QuotaCounters::default());
+        now = c.clone();
+        tx.put_counters("department:dep-1", "2024Q1", &now).await?;
+    });
+    let (same, other_period, other_scope) = in_read!(store, |tx| (
+        tx.counters_for_update("department:dep-1", "2024Q1").await?,
+        tx.counters_for_update("department:dep-1", "2024Q2").await?,
+        tx.counters_for_update("department:dep-2", "2024Q1").await?,
+    ));
+    assert_eq!(same, counters);
+    assert_eq!(other_period, QuotaCounters::default());
+    assert_eq!(other_scope, QuotaCounters::default());
+}
+
+async fn decisions_read_back_exactly(store: &Store) {
+    let mut full = decision("d-1", DecisionKind::Grant, "0101", date(2024, 2, 29));
+    full.body = json!({
+        "facts": {"area.share_without_attachment": "0.405", "applicant.age": 67},
+        "explanation": [{"rule": "§ 51 b", "text": "Ærø, Øster Ulslev — “quoted”"}],
+        "amount": 15000.25,
+        "big": 9_007_199_254_740_993_u64,
+        "nothing": null,
+        "flags": [true, false],
+        "nested": {"z": 1, "a": {"empty": {}, "list": []}}
+    });
+    let mut sparse = decision("d-2", DecisionKind::Statistics, "0101", date(2024, 3, 1));
+    sparse.organisation = None;
+    sparse.department = None;
+    sparse.area = None;
+    sparse.subject = None;
+    sparse.channel = None;
+    sparse.area_class = None;
+    sparse.amount_ore = None;
+    sparse.rule_set_id = None;
+    sparse.rule_set_hash = None;
+    sparse.amount_ore = Some(-42);
+    // Instants are kept to the microsecond on both backends.
+    sparse.recorded_at = Utc.with_ymd_and_hms(2024, 3, 1, 23, 59, 59).unwrap()
+        + chrono::Duration::nanoseconds(123_456_789);
+
+    let (a, b) = (full.clone(), sparse.clone());
+    in_write!(store, [a, b], |tx| {
+        tx.append_decision(&a).await?;
+        tx.append_decision(&b).await?;
+    });
+    let (got_full, got_sparse, missing) = in_read!(store, |tx| (
+        tx.decision("d-1").await?,
+        tx.decision("d-2").await?,
+        tx.decision("d-3").await?,
+    ));
+    let got_full = got_full.unwrap();
+    assert_eq!(got_full, full);
+    assert_eq!(
+        serde_json::to_string(&got_full.body).unwrap(),
+        serde_json::to_string(&full.body).unwrap()
+    );
+    let got_sparse = got_sparse.unwrap();
+    assert_eq!(
+        got_sparse.recorded_at,
+        Utc.with_ymd_and_hms(2024, 3, 1, 23, 59, 59).unwrap()
+            + chrono::Duration::microseconds(123_456)
+    );
+    assert_eq!(
+        got_sparse,
+        DecisionRecord {
+            recorded_at: got_sparse.recorded_at,
+            ..sparse
+        }
+    );
+    assert_eq!(missing, None);
+}
+
+async fn decisions_filter_order_and_page(store: &Store) {
+    // Ids are not in event-date order, so the (event_date, id) order is seen.
+    let entries = [
+        ("d-09", DecisionKind::Letting, "0101", date(2024, 1, 15)),
+        ("d-01", DecisionKind::Letting, "0101", date(2024, 3, 31)),
+        ("d-05", DecisionKind::Grant, "0101", date(2024, 2, 1)),
+        ("d-03", DecisionKind::Approval, "0101", date(2024, 2, 1)),
+        ("d-07", DecisionKind::Letting, "0101", date(2024, 2, 1)),
+        ("d-02", DecisionKind::Letting, "0101", date(2023, 12, 31)),
+        ("d-04", DecisionKind::Letting, "0101", date(2024, 4, 1)),
+        ("d-06", DecisionKind::Letting, "0147", date(2024, 2, 1)),
+        ("d-08", DecisionKind::MoveIn, "0101", date(2024, 1, 1)),
+    ];
+    let records: Vec<DecisionRecord> = entries
+        .iter()
+        .map(|(id, kind, municipality, day)| decision(id, *kind, municipality, *day))
+        .collect();
+    let all = records.clone();
+    in_write!(store, [all], |tx| {
+        for d in &all {
+            tx.append_decision(d).await?;
+        }
+    });
+
+    let quarter = DecisionFilter {
+        municipality: Some("0101".to_owned()),
+        kinds: Vec::new(),
+        from: Some(date(2024, 1, 1)),
+        to: Some(date(2024, 3, 31)),
+        subject: None,
+    };
+    let ids = |v: &[DecisionRecord]| v.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
+
+    let f = quarter.clone();
+    let q1 = in_read!(store, [f], |tx| tx.decisions(&f, None, 100).await?);
+    assert_eq!(ids(&q1), ["d-08", "d-09", "d-03", "d-05", "d-07", "d-01"]);
+    assert_eq!(q1[0], records[8]);
+
+    let lettings = DecisionFilter {
+        kinds: vec![DecisionKind::Letting],
+        ..quarter.clone()
+    };
+    let f = lettings.clone();
+    let got = in_read!(store, [f], |tx| tx.decisions(&f, None, 100).await?);
+    assert_eq!(ids(&got), ["d-09", "d-07", "d-01"]);
+
+    let two_kinds = DecisionFilter {
+        kinds: vec![DecisionKind::Grant, DecisionKind::MoveIn],
+        ..quarter.clone()
+    };
+    let f = two_kinds.clone();
+    let got = in_read!(store, [f], |tx| tx.decisions(&f, None, 100).await?);
+    assert_eq!(ids(&got), ["d-08", "d-05"]);
+
+    // Paging in (event_date, id) order, two at a time, across a day with three.
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (f, cursor) = (quarter.clone(), after.clone());
+        let page = in_read!(store, [f, cursor], |tx| tx
+            .decisions(&f, cursor.as_deref(), 2)
+            .await?);
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 2);
+        after = page.last().map(|d| d.id.clone());
+        pages.push(ids(&page));
+    }
+    assert_eq!(
+        pages,
+        vec![
+            vec!["d-08", "d-09"],
+            vec!["d-03", "d-05"],
+            vec!["d-07", "d-01"]
+        ]
+    );
+
+    // No filter: every municipality and date.
+    let got = in_read!(store, |tx| tx
+        .decisions(&DecisionFilter::default(), None, 100)
+        .await?);
+    assert_eq!(
+        ids(&got),
+        [
+            "d-02", "d-08", "d-09", "d-03", "d-05", "d-06", "d-07", "d-01", "d-04"
+        ]
+    );
+
+    // By subject.
+    let by_subject = DecisionFilter {
+        subject: Some("subject-d-06".to_owned()),
+        ..DecisionFilter::default()
+    };
+    let got = in_read!(store, [by_subject], |tx| tx
+        .decisions(&by_subject, None, 100)
+        .await?);
+    assert_eq!(ids(&got), ["d-06"]);
+}
+
+async fn decisions_are_unique(store: &Store) {
+    let d = decision("d-1", DecisionKind::Letting, "0101", date(2024, 1, 1));
+    let first = d.clone();
+    in_write!(store, [first], |tx| tx.append_decision(&first).await?);
+    let mut again = d.clone();
+    again.outcome = "rejected".to_owned();
+    let result = store
+        .write(move |tx| {
+            let again = again.clone();
+            Box::pin(async move { tx.append_decision(&again).await })
+        })
+        .await;
+    assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
+    assert_eq!(in_read!(store, |tx| tx.decision("d-1").await?), Some(d));
+}
+
+async fn cases_put_get_and_list(store: &Store) {
+    let pending = "pending_municipal_approval";
+    in_write!(store, |tx| {
+        for i in 0..12 {
+            let status = if i % 3 == 0 { "approved" } else { pending };
+            tx.put_case(&case(
+                CaseKind::Letting,
+                &format!("l-{i:02}"),
+                "0101",
+                status,
+            ))
+            .await?;
+        }
+        tx.put_case(&case(CaseKind::Letting, "l-99", "0147", pending))
+            .await?;
+        tx.put_case(&case(CaseKind::Grant, "l-50", "0101", pending))
+            .await?;
+        // Replacing the state of a case.
+        tx.put_case(&CaseRow {
+            department: Some("dep-4".to_owned()),
+            body: json!({"moved_in": "2024-06-02"}),
+            ..case(CaseKind::Letting, "l-04", "0101", "moved_in")
+        })
+        .await?;
+    });
+
+    let (l04, grant, missing, in_read) = in_read!(store, |tx| (
+        tx.case_for_update(CaseKind::Letting, "l-04").await?,
+        tx.case_for_update(CaseKind::Grant, "l-50").await?,
+        tx.case_for_update(CaseKind::Offer, "l-04").await?,
+        tx.case_for_update(CaseKind::Letting, "l-01").await?,
+    ));
+    let l04 = l04.unwrap();
+    assert_eq!(l04.status, "moved_in");
+    assert_eq!(l04.department.as_deref(), Some("dep-4"));
+    assert_eq!(l04.body, json!({"moved_in": "2024-06-02"}));
+    assert_eq!(grant, Some(case(CaseKind::Grant, "l-50", "0101", pending)));
+    assert_eq!(missing, None);
+    assert_eq!(
+        in_read,
+        Some(case(CaseKind::Letting, "l-01", "0101", pending))
+    );
+
+    let locked = in_write!(store, |tx| tx
+        .case_for_update(CaseKind::Letting, "l-01")
+        .await?);
+    assert_eq!(locked, in_read);
+
+    // Pending lettings in 0101, three at a time.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let cursor = after.clone();
+        let page = in_read!(store, [cursor], |tx| tx
+            .cases(
+                CaseKind::Letting,
+                Some(pending),
+                "0101",
+                cursor.as_deref(),
+                3
+            )
+            .await?);
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 3);
+        assert!(
+            page.iter()
+                .all(|c| c.status == pending && c.kind == CaseKind::Letting)
+        );
+        after = page.last().map(|c| c.id.clone());
+        seen.extend(page.into_iter().map(|c| c.id));
+    }
+    assert_eq!(
+        seen,
+        ["l-01", "l-02", "l-05", "l-07", "l-08", "l-10", "l-11"]
+    );
+
+    let all = in_read!(store, |tx| tx
+        .cases(CaseKind::Letting, None, "0101", None, 100)
+        .await?);
+    assert_eq!(all.len(), 12);
+    let approved = in_read!(store, |tx| tx
+        .cases(CaseKind::Letting, Some("approved"), "0101", None, 100)
+        .await?);
+    let ids: Vec<&str> = approved.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["l-00", "l-03", "l-06", "l-09"]);
+}
+
+async fn grant_pool_use(store: &Store) {
+    let fresh = in_write!(store, |tx| tx.pool_for_update("0101", 2024).await?);
+    assert_eq!(fresh, PoolUse::default());
+    in_write!(store, |tx| {
+        let mut pool = tx.pool_for_update("0101", 2024).await?;
+        pool.committed_ore += 3_000_000;
+        pool.paid_ore += 1_500_000;
+        tx.put_pool("0101", 2024, &pool).await?;
+    });
+    let (this_year, next_year, other) = in_read!(store, |tx| (
+        tx.pool_for_update("0101", 2024).await?,
+        tx.pool_for_update("0101", 2025).await?,
+        tx.pool_for_update("0147", 2024).await?,
+    ));
+    assert_eq!(
+        this_year,
+        PoolUse {
+            committed_ore: 3_000_000,
+            paid_ore: 1_500_000
+        }
+    );
+    assert_eq!(next_year, PoolUse::default());
+    assert_eq!(other, PoolUse::default());
+}
+
+async fn idempotency_records(store: &Store) {
+    let record = IdempotencyRecord {
+        request_hash: vec![0, 1, 2, 254, 255],
+        response: b"{\"decision_id\":\"d-1\"}\x00\xff".to_vec(),
+    };
+    let none = in_read!(store, |tx| tx.idempotency("municipality", "key-1").await?);
+    assert_eq!(none, None);
+    let r = record.clone();
+    in_write!(store, [r], |tx| tx
+        .put_idempotency("municipality", "key-1", &r)
+        .await?);
+    let (found, other_principal) = in_read!(store, |tx| (
+        tx.idempotency("municipality", "key-1").await?,
+        tx.idempotency("organisation:org-1", "key-1").await?,
+    ));
+    assert_eq!(found, Some(record.clone()));
+    assert_eq!(other_principal, None);
+
+    // The first response stays.
+    let second = IdempotencyRecord {
+        request_hash: vec![9],
+        response: vec![9],
+    };
+    let result = store
+        .write(move |tx| {
+            let second = second.clone();
+            Box::pin(async move { tx.put_idempotency("municipality", "key-1", &second).await })
+        })
+        .await;
+    assert!(result.is_err());
+    let found = in_read!(store, |tx| tx.idempotency("municipality", "key-1").await?);
+    assert_eq!(found, Some(record));
+}
+
+async fn api_keys(store: &Store) {
+    let (k1, k2) = (api_key("key-b", "hash-1", 1), api_key("key-a", "hash-2", 2));
+    let (a, b) = (k1.clone(), k2.clone());
+    in_write!(store, [a, b], |tx| {
+        tx.insert_api_key(&a).await?;
+        tx.insert_api_key(&b).await?;
+    });
+    let (found, missing, all) = in_read!(store, |tx| (
+        tx.api_key_by_hash("hash-2").await?,
+        tx.api_key_by_hash("hash-3").await?,
+        tx.api_keys().await?,
+    ));
+    assert_eq!(found, Some(k2.clone()));
+    assert_eq!(missing, None);
+    assert_eq!(all, vec![k1.clone(), k2.clone()]);
+
+    // A secret hash is unique.
+    let clash = api_key("key-c", "hash-1", 3);
+    let result = store
+        .write(move |tx| {
+            let clash = clash.clone();
+            Box::pin(async move { tx.insert_api_key(&clash).await })
+        })
+        .await;
+    assert!(result.is_err());
+
+    let at = instant(2024, 9, 1, 12, 0, 0, 250);
+    let later = instant(2024, 9, 2, 12, 0, 0, 0);
+    let (revoked, again, unknown) = in_write!(store, |tx| (
+        tx.revoke_api_key("key-b", at).await?,
+        tx.revoke_api_key("key-b", later).await?,
+        tx.revoke_api_key("key-z", at).await?,
+    ));
+    assert!(revoked);
+    assert!(again);
+    assert!(!unknown);
+    let key = in_read!(store, |tx| tx.api_key_by_hash("hash-1").await?).unwrap();
+    assert_eq!(key.revoked_at, Some(at), "the first revocation stands");
+    let all = in_read!(store, |tx| tx.api_keys().await?);
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].revoked_at, None);
+}
+
+async fn read_transactions_do_not_write(store: &Store) {
+    let results = store
+        .read(|tx| {
+            Box::pin(async move {
+                Ok::<_, StoreError>(vec![
+                    tx.upsert_organisation(&organisation("org-1")).await,
+                    tx.put_counters("s", "p", &QuotaCounters::default()).await,
+                    tx.put_pool("0101", 2024, &PoolUse::default()).await,
+                    tx.append_decision(&decision(
+                        "d",
+                        DecisionKind::Letting,
+                        "0101",
+                        date(2024, 1, 1),
+                    ))
+                    .await,
+                    tx.put_case(&case(CaseKind::Offer, "o", "0101", "open"))
+                        .await,
+                    tx.revoke_api_key("k", Utc::now()).await.map(|_| ()),
+                ])
+            })
+        })
+        .await
+        .unwrap();
+    for result in results {
+        match result {
+            Err(StoreError::Database(message)) => assert_eq!(message, "read-only transaction"),
+            other => panic!("a write in a read transaction gave {other:?}"),
+        }
+    }
+    let (org, decision) = in_read!(store, |tx| (
+        tx.organisation("org-1").await?,
+        tx.decision("d").await?
+    ));
+    assert_eq!((org, decision), (None, None));
+}
+
+/// A job that writes and then fails leaves nothing, while the jobs committed with it (on
+/// SQLite: in the same batch, queued behind a slow job) keep their writes.
+async fn failed_job_leaves_nothing(store: &Store) {
+    let slow = store.write(|tx| {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            tx.put_counters(
+                "slow",
+                "2024",
+                &QuotaCounters {
+                    vacancies: 1,
+                    by_channel: [0; 4],
+                },
+            )
+            .await?;
+            Ok::<_, StoreError>(())
+        })
+    });
+    let job = |i: usize| {
+        store.write(move |tx| {
+            Box::pin(async move {
+                let id = format!("job-{i:02}");
+                tx.append_decision(&decision(
+                    &id,
+                    DecisionKind::Letting,
+                    "0101",
+                    date(2024, 1, 1),
+                ))
+                .await?;
+                tx.put_case(&case(CaseKind::Vacancy, &id, "0101", "open"))
+                    .await?;
+                let scope = format!("department:{id}");
+                let mut counters = tx.counters_for_update(&scope, "2024").await?;
+                counters.vacancies += 1;
+                tx.put_counters(&scope, "2024", &counters).await?;
+                let mut pool = tx.pool_for_update(&id, 2024).await?;
+                pool.committed_ore += 100;
+                tx.put_pool(&id, 2024, &pool).await?;
+                tx.put_idempotency(
+                    "municipality",
+                    &id,
+                    &IdempotencyRecord {
+                        request_hash: vec![1],
+                        response: vec![2],
+                    },
+                )
+                .await?;
+                if i % 2 == 1 {
+                    return Err(StoreError::Database(format!("job {i} fails on purpose")));
+                }
+                Ok(i)
+            })
+        })
+    };
+    let (slow_result, results) = tokio::join!(slow, futures::future::join_all((0..10).map(job)));
+    slow_result.unwrap();
+    for (i, result) in results.into_iter().enumerate() {
+        if i % 2 == 1 {
+            assert!(
+                matches!(&result, Err(StoreError::Database(m)) if m.contains("on purpose")),
+                "{result:?}"
+            );
+        } else {
+            assert_eq!(result.unwrap(), i);
+        }
+    }
+
+    for i in 0..10 {
+        let id = format!("job-{i:02}");
+        let job_id = id.clone();
+        let (decision, case, counters, pool, idempotency) = in_read!(store, [job_id], |tx| (
+            tx.decision(&job_id).await?,
+            tx.case_for_update(CaseKind::Vacancy, &job_id).await?,
+            tx.counters_for_update(&format!("department:{job_id}"), "2024")
+                .await?,
+            tx.pool_for_update(&job_id, 2024).await?,
+            tx.idempotency("municipality", &job_id).await?,
+        ));
+        let kept = i % 2 == 0;
+        assert_eq!(decision.is_some(), kept, "decision of {id}");
+        assert_eq!(case.is_some(), kept, "case of {id}");
+        assert_eq!(counters.vacancies, u64::from(kept), "counters of {id}");
+        assert_eq!(
+            pool.committed_ore,
+            if kept { 100 } else { 0 },
+            "pool of {id}"
+        );
+        assert_eq!(idempotency.is_some(), kept, "idempotency of {id}");
+    }
+    let slow_counters = in_read!(store, |tx| tx.counters_for_update("slow", "2024").await?);
+    assert_eq!(slow_counters.vacancies, 1);
+}
+
+async fn concurrent_counter_increments(store: &Store) {
+    let increments = (0..50).map(|_| {
+        store.write(|tx| {
+            Box::pin(async move {
+                let mut counters = tx.counters_for_update("municipality:0101", "2024").await?;
+                counters.vacancies += 1;
+                counters.by_channel[1] += 1;
+                tx.put_counters("municipality:0101", "2024", &counters)
+                    .await?;
+                Ok::<_, StoreError>(())
+            })
+        })
+    });
+    for result in futures::future::join_all(increments).await {
+        result.unwrap();
+    }
+    let counters = in_read!(store, |tx| tx
+        .counters_for_update("municipality:0101", "2024")
+        .await?);
+    assert_eq!(
+        counters,
+        QuotaCounters {
+            vacancies: 50,
+            by_channel: [0, 50, 0, 0]
+        }
+    );
+}
+
+async fn concurrent_grants_respect_the_pool(store: &Store) {
+    const POOL_ORE: i64 = 100_000_000; // 1,000,000.00 kr
+    const GRANT_ORE: i64 = 1_500_000; // 15,000.00 kr
+    let grants = (0..100).map(|_| {
+        store.write(|tx| {
+            Box::pin(async move {
+                let mut pool = tx.pool_for_update("0101", 2024).await?;
+                if pool.committed_ore + GRANT_ORE > POOL_ORE {
+                    return Ok::<_, StoreError>(false);
+                }
+                pool.committed_ore += GRANT_ORE;
+                tx.put_pool("0101", 2024, &pool).await?;
+                Ok(true)
+            })
+        })
+    });
+    let granted = futures::future::join_all(grants)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|granted| *granted)
+        .count();
+    assert_eq!(granted, 66);
+    let pool = in_read!(store, |tx| tx.pool_for_update("0101", 2024).await?);
+    assert_eq!(
+        pool,
+        PoolUse {
+            committed_ore: 99_000_000,
+            paid_ore: 0
+        }
+    );
+}
+
+// ----- SQLite only ----------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_data_survives_close_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    // The parent directories are created.
+    let path = dir
+        .path()
+        .join("nested")
+        .join("deeper")
+        .join("store.sqlite");
+    let url = format!("sqlite://{}", path.display());
+    let store = Store::open(&url).await.unwrap();
+    seed_registry(&store).await;
+    let d = decision("d-1", DecisionKind::Grant, "0101", date(2024, 2, 1));
+    let record = d.clone();
+    in_write!(store, [record], |tx| {
+        tx.append_decision(&record).await?;
+        tx.put_counters(
+            "department:dep-1",
+            "2024",
+            &QuotaCounters {
+                vacancies: 3,
+                by_channel: [1, 1, 1, 0],
+            },
+        )
+        .await?;
+    });
+    store.close().await;
+    // Closed: no more jobs.
+    let refused = store
+        .write(|tx| Box::pin(async move { tx.upsert_organisation(&organisation("late")).await }))
+        .await;
+    assert!(matches!(refused, Err(StoreError::Closed)), "{refused:?}");
+    let refused = store
+        .read(|tx| Box::pin(async move { tx.organisation("org-1").await }))
+        .await;
+    assert!(matches!(refused, Err(StoreError::Closed)), "{refused:?}");
+    // The WAL was folded into the database at close.
+    let wal = path.with_file_name("store.sqlite-wal");
+    assert!(
+        std::fs::metadata(&wal)
+            .map(|m| m.len() == 0)
+            .unwrap_or(true)
+    );
+    drop(store);
+
+    let store = Store::open(&url).await.unwrap();
+    let (org, got, counters) = in_read!(store, |tx| (
+        tx.organisation("org-1").await?,
+        tx.decision("d-1").await?,
+        tx.counters_for_update("department:dep-1", "2024").await?,
+    ));
+    assert_eq!(org, Some(organisation("org-1")));
+    assert_eq!(got, Some(d));
+    assert_eq!(counters.vacancies, 3);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_memory_url_works() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    seed_registry(&store).await;
+    let areas = in_read!(store, |tx| tx.areas("0101").await?);
+    assert_eq!(areas.len(), 2);
+    store.close().await;
+    // Another in-memory store is another database.
+    let other = Store::open("sqlite::memory:").await.unwrap();
+    assert_eq!(in_read!(other, |tx| tx.areas("0101").await?), Vec::new());
+    other.close().await;
+}
+
+#[tokio::test]
+async fn unknown_urls_are_refused() {
+    let result = Store::open("mysql://localhost/x").await;
+    assert!(matches!(result, Err(StoreError::UnsupportedUrl(_))));
+    let result = Store::open("sqlite://").await;
+    assert!(matches!(result, Err(StoreError::Open { .. })));
+}
+
+#[tokio::test]
+async fn postgres_passwords_stay_out_of_errors() {
+    // Nothing listens on port 1: the error names the URL without its password.
+    let result = Store::open("postgres://user:sekret@127.0.0.1:1/none?connect_timeout=2").await;
+    match result {
+        Err(StoreError::Open { url, .. }) => {
+            assert!(!url.contains("sekret"), "{url}");
+            assert!(url.contains("user:***@127.0.0.1:1"), "{url}");
+        }
+        Err(other) => panic!("expected an open error, got {other}"),
+        Ok(_) => panic!("nothing listens on port 1"),
+    }
+}
