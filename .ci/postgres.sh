@@ -5,14 +5,17 @@
 #   eval "$(bash .ci/postgres.sh)"        start; exports LETTING_TEST_POSTGRES_URL
 #                                         (and LETTING_TEST_POSTGRES_DIR, the server's dir)
 #   bash .ci/postgres.sh stop [DIR]       stop the server in DIR and remove DIR; without
-#                                         DIR, the last one started (see $STATE_FILE)
+#                                         DIR, the last one started from this checkout
+#                                         (prefer passing DIR: it names exactly yours)
 #
 # Only the `export` lines go to standard output; everything else goes to standard error.
 # Run as root, the server runs as the `postgres` user (or `nobody`), since PostgreSQL
 # refuses to run as root. Set LETTING_PG_PORT to choose the first port tried (55432).
 set -euo pipefail
 
-STATE_FILE="${TMPDIR:-/tmp}/letting-postgres.dir"
+# The last server started from this checkout (other checkouts keep their own record).
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE_FILE="${TMPDIR:-/tmp}/letting-postgres.$(printf '%s' "$REPO_DIR" | cksum | cut -d' ' -f1).dir"
 
 log() { echo "postgres.sh: $*" >&2; }
 die() { log "$*"; exit 1; }

@@ -140,6 +140,8 @@ contract! {
     failed_job_leaves_nothing,
     concurrent_counter_increments,
     concurrent_grants_respect_the_pool,
+    crossed_locks_do_not_fail_jobs,
+    concurrent_idempotent_requests_agree,
 }
 
 // ----- helpers --------------------------------------------------------------------------------
@@ -1009,6 +1011,65 @@ async fn concurrent_grants_respect_the_pool(store: &Store) {
             paid_ore: 0
         }
     );
+}
+
+/// Two jobs that lock two counter rows in opposite orders: on PostgreSQL one of them is
+/// chosen as a deadlock victim and run again; both succeed.
+async fn crossed_locks_do_not_fail_jobs(store: &Store) {
+    let job = |first: &'static str, second: &'static str| {
+        store.write(move |tx| {
+            Box::pin(async move {
+                let mut a = tx.counters_for_update(first, "2024").await?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let mut b = tx.counters_for_update(second, "2024").await?;
+                a.vacancies += 1;
+                b.vacancies += 1;
+                tx.put_counters(first, "2024", &a).await?;
+                tx.put_counters(second, "2024", &b).await?;
+                Ok::<_, StoreError>(())
+            })
+        })
+    };
+    let (one, two) = tokio::join!(
+        job("department:dep-a", "department:dep-b"),
+        job("department:dep-b", "department:dep-a")
+    );
+    one.unwrap();
+    two.unwrap();
+    let (a, b) = in_read!(store, |tx| (
+        tx.counters_for_update("department:dep-a", "2024").await?,
+        tx.counters_for_update("department:dep-b", "2024").await?,
+    ));
+    assert_eq!((a.vacancies, b.vacancies), (2, 2));
+}
+
+/// Two requests with the same idempotency key at once: both get the first response (on
+/// PostgreSQL the loser of the insert is run again and finds it).
+async fn concurrent_idempotent_requests_agree(store: &Store) {
+    let request = |caller: u8| {
+        store.write(move |tx| {
+            Box::pin(async move {
+                if let Some(found) = tx.idempotency("municipality", "same-key").await? {
+                    return Ok::<_, StoreError>(found.response);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let record = IdempotencyRecord {
+                    request_hash: vec![0],
+                    response: vec![caller],
+                };
+                tx.put_idempotency("municipality", "same-key", &record)
+                    .await?;
+                Ok(record.response)
+            })
+        })
+    };
+    let (one, two) = tokio::join!(request(1), request(2));
+    let (one, two) = (one.unwrap(), two.unwrap());
+    assert_eq!(one, two);
+    let stored = in_read!(store, |tx| tx
+        .idempotency("municipality", "same-key")
+        .await?);
+    assert_eq!(stored.map(|r| r.response), Some(one));
 }
 
 // ----- SQLite only ----------------------------------------------------------------------------

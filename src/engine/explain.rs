@@ -131,13 +131,13 @@ impl SlotValues {
         self.set(slot, text.clone(), text);
     }
 
-    pub fn get(&self, slot: Slot, lang: Lang) -> Option<String> {
+    pub fn get(&self, slot: Slot, lang: Lang) -> Option<&str> {
         self.values
             .iter()
             .find(|v| v.0 == slot)
             .map(|v| match lang {
-                Lang::Da => v.1.clone(),
-                Lang::En => v.2.clone(),
+                Lang::Da => v.1.as_str(),
+                Lang::En => v.2.as_str(),
             })
     }
 

@@ -403,7 +403,7 @@ pub fn evaluate_letting(
     for rule in set
         .letting_rules
         .iter()
-        .filter(|r| r.meta.in_force(case.date) && r.applies_to_classes.iter().any(|c| *c == class))
+        .filter(|r| r.meta.in_force(case.date) && r.applies_to_classes.contains(&class))
     {
         let mut trace = Trace::default();
         if !ctx
@@ -566,7 +566,7 @@ pub fn evaluate_referral(
     for rule in set
         .referral_rules
         .iter()
-        .filter(|r| r.meta.in_force(case.date) && r.applies_to_classes.iter().any(|c| *c == class))
+        .filter(|r| r.meta.in_force(case.date) && r.applies_to_classes.contains(&class))
     {
         let mut trace = Trace::default();
         if ctx
@@ -691,7 +691,7 @@ pub fn evaluate_grant(book: &RuleBook, case: &GrantCase) -> Result<GrantDecision
     for rule in rules
         .eligibility
         .iter()
-        .filter(|r| r.meta.in_force(case.date) && r.purposes.iter().any(|p| *p == purpose.id))
+        .filter(|r| r.meta.in_force(case.date) && r.purposes.contains(&purpose.id))
     {
         let mut trace = Trace::default();
         // An unstated fact means eligibility is not shown.

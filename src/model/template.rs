@@ -90,9 +90,9 @@ impl Template {
                 offset += pos + 2;
                 continue;
             }
-            if brace.starts_with('}') {
+            if let Some(after) = brace.strip_prefix('}') {
                 literal.push('}');
-                rest = &brace[1..];
+                rest = after;
                 offset += pos + 1;
                 continue;
             }
@@ -129,13 +129,13 @@ impl Template {
 
     /// Fills the template; a slot with no value renders as `?` (validation makes sure a
     /// rule only names slots its evaluation fills, so this is a last resort).
-    pub fn render(&self, value_of: impl Fn(Slot) -> Option<String>) -> String {
+    pub fn render<'v>(&self, value_of: impl Fn(Slot) -> Option<&'v str>) -> String {
         let mut out = String::with_capacity(self.len_hint);
         for segment in &self.segments {
             match segment {
                 Segment::Text(text) => out.push_str(text),
                 Segment::Slot(slot) => match value_of(*slot) {
-                    Some(value) => out.push_str(&value),
+                    Some(value) => out.push_str(value),
                     None => out.push('?'),
                 },
             }
@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn renders_and_rejects() {
         let t = Template::parse("Andelen er {share} {{ok}}", &[Slot::Share]).unwrap();
-        let out = t.render(|s| (s == Slot::Share).then(|| "41,2 %".to_owned()));
+        let out = t.render(|s| (s == Slot::Share).then_some("41,2 %"));
         assert_eq!(out, "Andelen er 41,2 % {ok}");
         assert!(matches!(
             Template::parse("{shaer}", &[Slot::Share]),

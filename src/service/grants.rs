@@ -224,14 +224,8 @@ impl Ledger {
             .store
             .read(move |tx| {
                 let municipality = municipality.clone();
-                Box::pin(async move {
-                    Ok::<_, ServiceError>(
-                        tx.pool_for_update(&municipality, year)
-                            .await
-                            .ok()
-                            .unwrap_or_default(),
-                    )
-                })
+                // In a read transaction this is a plain read: zero when nothing is committed yet.
+                Box::pin(async move { Ok::<_, ServiceError>(tx.pool_for_update(&municipality, year).await?) })
             })
             .await?;
         Ok(pool_status(year, pool, used, set_id))

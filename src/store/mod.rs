@@ -177,6 +177,25 @@ pub struct DecisionFilter {
     pub subject: Option<String>,
 }
 
+/// Further conditions on a decision's indexed columns, for counts. Empty lists match all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecisionColumns {
+    pub outcomes: Vec<String>,
+    pub channels: Vec<String>,
+    pub area_classes: Vec<String>,
+}
+
+impl DecisionColumns {
+    pub fn matches(&self, d: &DecisionRecord) -> bool {
+        let any = |list: &[String], value: Option<&str>| {
+            list.is_empty() || value.is_some_and(|v| list.iter().any(|l| l == v))
+        };
+        any(&self.outcomes, Some(&d.outcome))
+            && any(&self.channels, d.channel.as_deref())
+            && any(&self.area_classes, d.area_class.as_deref())
+    }
+}
+
 // ----- cases: the current state of vacancies, lettings, offers, referrals, grants -------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -274,7 +293,8 @@ pub trait Tx: Send {
     ) -> Result<Option<AreaStatistics>, StoreError>;
 
     /// The counters of a quota scope (`department:<id>` or `municipality:<code>`) for a
-    /// period, locked until the transaction ends; zero if none are stored yet.
+    /// period, locked until the transaction ends (in a read transaction: a plain read);
+    /// zero if none are stored yet.
     async fn counters_for_update(
         &mut self,
         scope: &str,
@@ -298,9 +318,70 @@ pub trait Tx: Send {
         limit: u32,
     ) -> Result<Vec<DecisionRecord>, StoreError>;
 
+    /// How many decisions match `filter` and `only`. The default pages through
+    /// [`Tx::decisions`]; a backend may answer from an index instead.
+    async fn count_decisions(
+        &mut self,
+        filter: &DecisionFilter,
+        only: &DecisionColumns,
+    ) -> Result<u64, StoreError> {
+        let mut count = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.decisions(filter, after.as_deref(), 1000).await?;
+            count += page.iter().filter(|d| only.matches(d)).count() as u64;
+            match page.last() {
+                Some(last) if page.len() == 1000 => after = Some(last.id.clone()),
+                _ => return Ok(count),
+            }
+        }
+    }
+
+    /// Lettings of `municipality` proposed on or before `as_of` that were pending the
+    /// municipality's approval and had neither an approval nor a rejection by `as_of`.
+    /// The default pages through [`Tx::decisions`]; a backend may use an index instead.
+    async fn pending_lettings_as_of(
+        &mut self,
+        municipality: &str,
+        as_of: NaiveDate,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        let filter = DecisionFilter {
+            municipality: Some(municipality.to_owned()),
+            kinds: vec![DecisionKind::Letting, DecisionKind::Approval, DecisionKind::MunicipalRejection],
+            from: None,
+            to: Some(as_of),
+            subject: None,
+        };
+        let mut pending: Vec<DecisionRecord> = Vec::new();
+        let mut settled: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.decisions(&filter, after.as_deref(), 1000).await?;
+            for d in &page {
+                match d.kind {
+                    DecisionKind::Letting if d.outcome == "pending_municipal_approval" => {
+                        pending.push(d.clone())
+                    }
+                    DecisionKind::Approval | DecisionKind::MunicipalRejection => {
+                        if let Some(s) = &d.subject {
+                            settled.insert(s.clone());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == 1000 => after = Some(last.id.clone()),
+                _ => break,
+            }
+        }
+        pending.retain(|d| d.subject.as_ref().is_none_or(|s| !settled.contains(s)));
+        Ok(pending)
+    }
+
     /// Inserts or replaces a case's current state.
     async fn put_case(&mut self, case: &CaseRow) -> Result<(), StoreError>;
-    /// A case, locked until the transaction ends.
+    /// A case, locked until the transaction ends (in a read transaction: a plain read).
     async fn case_for_update(
         &mut self,
         kind: CaseKind,
@@ -316,7 +397,8 @@ pub trait Tx: Send {
         limit: u32,
     ) -> Result<Vec<CaseRow>, StoreError>;
 
-    /// A municipality's grant pool for a year, locked until the transaction ends.
+    /// A municipality's grant pool for a year, locked until the transaction ends (in a read
+    /// transaction: a plain read); zero if nothing is committed yet.
     async fn pool_for_update(
         &mut self,
         municipality: &str,

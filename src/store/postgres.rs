@@ -719,8 +719,11 @@ impl Tx for PgTx<'_> {
             sql.push_str(&format!(" AND subject = ${}", params.len()));
         }
         if let Some(from) = &filter.from {
-            params.push(from);
-            sql.push_str(&format!(" AND event_date >= ${}", params.len()));
+            // A cursor at or past `from` bounds the index range better on its own.
+            if after.is_none_or(|(date, _)| date < *from) {
+                params.push(from);
+                sql.push_str(&format!(" AND event_date >= ${}", params.len()));
+            }
         }
         if let Some(to) = &filter.to {
             params.push(to);

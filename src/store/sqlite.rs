@@ -367,7 +367,6 @@ fn writer_loop(
 
 /// Runs one batch in one transaction: a savepoint per job, one commit, then the answers.
 fn run_batch(conn: &mut Connection, mut batch: Vec<Box<dyn BatchJob>>) {
-    eprintln!("BATCH {}", batch.len());
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         answer_all(batch, Err(&db(e)));
         return;
@@ -913,28 +912,38 @@ impl Tx for SqliteTx<'_> {
         if let Some(subject) = &filter.subject {
             bind(&mut sql, " AND subject = ?", Value::Text(subject.clone()));
         }
+        // Paging is in (event_date, id) order: continue after the named decision.
+        let after = match after {
+            Some(id) => match self.row(
+                "SELECT event_date FROM decisions WHERE id = ?1",
+                [id],
+                |row| parse_date(&get::<String>(row, 0)?),
+            )? {
+                Some(date) => Some((date, id)),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
+        };
         if let Some(from) = filter.from {
-            bind(
-                &mut sql,
-                " AND event_date >= ?",
-                Value::Text(date_text(from)),
-            );
+            // A cursor at or past `from` bounds the index range better on its own.
+            if after.is_none_or(|(date, _)| date < from) {
+                bind(
+                    &mut sql,
+                    " AND event_date >= ?",
+                    Value::Text(date_text(from)),
+                );
+            }
         }
         if let Some(to) = filter.to {
             bind(&mut sql, " AND event_date <= ?", Value::Text(date_text(to)));
         }
-        if let Some(after) = after {
-            // Paging is in (event_date, id) order: continue after the named decision.
-            let Some(date) = self.row(
-                "SELECT event_date FROM decisions WHERE id = ?1",
-                [after],
-                |row| get::<String>(row, 0),
-            )?
-            else {
-                return Ok(Vec::new());
-            };
-            bind(&mut sql, " AND (event_date, id) > (?", Value::Text(date));
-            bind(&mut sql, ", ?)", Value::Text(after.to_owned()));
+        if let Some((date, id)) = after {
+            bind(
+                &mut sql,
+                " AND (event_date, id) > (?",
+                Value::Text(date_text(date)),
+            );
+            bind(&mut sql, ", ?)", Value::Text(id.to_owned()));
         }
         if !filter.kinds.is_empty() {
             sql.push_str(" AND kind IN (");
