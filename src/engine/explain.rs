@@ -107,15 +107,24 @@ pub enum Lang {
     En,
 }
 
-/// Values for message placeholders, in both languages.
+/// Values for message placeholders, in both languages. A value that reads the same in
+/// both (a number, an id, a date) is kept once.
 #[derive(Debug, Default, Clone)]
 pub struct SlotValues {
-    values: Vec<(Slot, String, String)>,
+    values: Vec<(Slot, String, Option<String>)>,
 }
 
 impl SlotValues {
     pub fn set(&mut self, slot: Slot, da: impl Into<String>, en: impl Into<String>) {
-        let (da, en) = (da.into(), en.into());
+        self.put(slot, da.into(), Some(en.into()));
+    }
+
+    /// The same text in both languages (numbers, ids, dates).
+    pub fn same(&mut self, slot: Slot, text: impl Into<String>) {
+        self.put(slot, text.into(), None);
+    }
+
+    fn put(&mut self, slot: Slot, da: String, en: Option<String>) {
         match self.values.iter_mut().find(|v| v.0 == slot) {
             Some(v) => {
                 v.1 = da;
@@ -125,19 +134,13 @@ impl SlotValues {
         }
     }
 
-    /// The same text in both languages (numbers, ids, dates).
-    pub fn same(&mut self, slot: Slot, text: impl Into<String>) {
-        let text = text.into();
-        self.set(slot, text.clone(), text);
-    }
-
     pub fn get(&self, slot: Slot, lang: Lang) -> Option<&str> {
         self.values
             .iter()
             .find(|v| v.0 == slot)
-            .map(|v| match lang {
-                Lang::Da => v.1.as_str(),
-                Lang::En => v.2.as_str(),
+            .map(|v| match (lang, &v.2) {
+                (Lang::En, Some(en)) => en.as_str(),
+                _ => v.1.as_str(),
             })
     }
 
@@ -148,7 +151,7 @@ impl SlotValues {
         self.set(slot, en.replace('.', ","), en);
     }
 
-    /// A DKK amount: "DKK 10.000,00" and "DKK 10,000.00".
+    /// A DKK amount: "10.000,00 kr." and "DKK 10,000.00".
     pub fn money(&mut self, slot: Slot, amount: crate::model::Money) {
         let (da, en) = money_words(amount);
         self.set(slot, da, en);
