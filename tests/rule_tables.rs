@@ -1,5 +1,6 @@
 //! The declarative rule tests in rules/tests/, run as part of `cargo test`: every case
 //! passes, every rule of every set is asserted by a case, every date edge has its pair.
+#![allow(clippy::expect_used)]
 
 use std::path::PathBuf;
 

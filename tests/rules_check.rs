@@ -1,6 +1,7 @@
 //! `letting rules check` on broken rule files: every error with file:line:column and a
 //! hint, nothing loaded, exit code 1. Fixtures are the shipped rules with one mistake
 //! written in, so each test names the exact line it broke.
+#![allow(clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
