@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/letting/v1/housing.proto",
         "proto/letting/v1/municipality.proto",
         "proto/letting/v1/registry.proto",
+        "proto/letting/v1/report.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

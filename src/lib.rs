@@ -3,9 +3,11 @@
 //! on their date. See README.md for the architecture.
 
 pub mod cases;
+pub mod demo;
 pub mod engine;
 pub mod grpc;
 pub mod model;
+pub mod report;
 pub mod rules;
 pub mod service;
 pub mod store;

@@ -61,6 +61,13 @@ enum Command {
         #[arg(long, default_value = "0101", env = "LETTING_MUNICIPALITY")]
         municipality: String,
     },
+    /// Measure the service under load: an in-process server on loopback over a fresh
+    /// database, called by a real client; prints throughput and latency per run.
+    Loadgen(cli::loadgen::LoadgenArgs),
+    /// Seed an empty database with a deterministic demo city: Copenhagen in 2007.
+    Demo(cli::demo::DemoArgs),
+    /// The quarterly compliance report, from the decision log: text, JSON, CSV or HTML.
+    Report(cli::report::ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -280,6 +287,15 @@ fn main() -> ExitCode {
                 ))
             })
             .map(|()| Status::Ok),
+        Command::Loadgen(args) => {
+            init_logging(false);
+            runtime().and_then(|rt| rt.block_on(cli::loadgen::run(args, &mut stdout)))
+        }
+        Command::Demo(args) => {
+            runtime().and_then(|rt| rt.block_on(cli::demo::run(args, &mut stdout)))
+        }
+        Command::Report(args) => runtime()
+            .and_then(|rt| rt.block_on(cli::report::run(args, chrono::Utc::now(), &mut stdout))),
     };
     match result {
         Ok(Status::Ok) => ExitCode::SUCCESS,

@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use letting_rules::grpc::auth;
 use letting_rules::service::Principal;
-use letting_rules::store::{Store, StoreError};
+use letting_rules::store::Store;
 
 pub enum KeyCommand {
     Add { principal: Principal, label: String },
@@ -67,9 +67,7 @@ pub async fn run(
             let found = store
                 .write(move |tx| {
                     let id = target.clone();
-                    Box::pin(async move {
-                        Ok::<_, StoreError>(tx.revoke_api_key(&id, Utc::now()).await?)
-                    })
+                    Box::pin(async move { tx.revoke_api_key(&id, Utc::now()).await })
                 })
                 .await?;
             if !found {

@@ -1,8 +1,11 @@
 //! The command line: one file per subcommand. Only `main` turns results into exit codes.
 
 pub mod decide;
+pub mod demo;
 pub mod import;
 pub mod keys;
+pub mod loadgen;
+pub mod report;
 pub mod rules;
 pub mod serve;
 

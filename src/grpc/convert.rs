@@ -74,8 +74,15 @@ impl Reader {
         if text.is_empty() {
             return None;
         }
+        // The contract's DECIMAL: digits, at most one "." followed by at least one digit,
+        // no sign, exponent or separator, at most 18 significant digits. (The decimal
+        // parser alone also takes "+5", "3.", ".5", "1_000" and "-0".)
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let significant = format!("{whole}{fraction}").trim_start_matches('0').len();
+        let well_formed = digits(whole) && digits(fraction) && significant <= 18;
         match Decimal::from_str_exact(text) {
-            Ok(d) if !d.is_sign_negative() && !text.contains(['e', 'E']) => Some(d),
+            Ok(d) if well_formed => Some(d),
             _ => {
                 self.errors
                     .push(field, format!("`{text}` is not a decimal such as \"0.44\""));
@@ -188,7 +195,8 @@ impl Reader {
                         format!("{pf}.role"),
                         "must be APPLICANT, SPOUSE or COHABITANT",
                     );
-                    PersonRole::Applicant
+                    // Left out of the household, so it is not also counted as an applicant.
+                    continue;
                 }
             };
             let mut benefits = Vec::new();

@@ -77,6 +77,34 @@ impl HousingOrganisationService for HousingApi {
         }))
     }
 
+    async fn evaluate_letting(
+        &self,
+        request: Request<pb::EvaluateLettingRequest>,
+    ) -> Result<Response<pb::EvaluateLettingResponse>, Status> {
+        let principal = self.auth.principal(&request).await?;
+        let r = request.into_inner();
+        let mut v = Reader::new();
+        let command = ProposeLetting {
+            vacancy_id: v.server_id("vacancy_id", &r.vacancy_id),
+            household: v.household("household", r.household.as_ref()),
+            date: v.date("proposal_date", &r.proposal_date),
+        };
+        let command = v.errors.finish(|| command).map_err(invalid)?;
+        let d = self
+            .ledger
+            .evaluate_letting(&principal, command)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::EvaluateLettingResponse {
+            outcome: convert::outcome(d.outcome).into(),
+            area_class: d.area_class.to_string(),
+            obligations: d.obligations.iter().map(|o| o.to_string()).collect(),
+            flexible_eligibility: convert::eligibility(d.flexible.status).into(),
+            flexible_groups: d.flexible.groups.iter().map(|g| g.to_string()).collect(),
+            explanation: Some(convert::explanation(&d.explanation)),
+        }))
+    }
+
     async fn record_move_in(
         &self,
         request: Request<pb::RecordMoveInRequest>,

@@ -7,6 +7,7 @@ pub mod convert;
 mod housing;
 mod municipality;
 mod registry;
+mod report;
 pub mod server;
 
 use tonic::{Code, Status};
@@ -28,6 +29,7 @@ pub mod pb {
 pub use housing::HousingApi;
 pub use municipality::MunicipalityApi;
 pub use registry::RegistryApi;
+pub use report::ReportApi;
 
 /// INVALID_ARGUMENT with a BadRequest detail per field.
 pub fn invalid(errors: Invalid) -> Status {

@@ -1,4 +1,4 @@
-//! Assembling and running the gRPC server: the three services, health checking,
+//! Assembling and running the gRPC server: the four services, health checking,
 //! reflection (v1 and v1alpha), TLS, deadlines, a concurrency limit, request ids in the
 //! logs, and graceful shutdown.
 
@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -15,9 +15,9 @@ use super::auth::Authenticator;
 use super::pb::{
     self, housing_organisation_service_server::HousingOrganisationServiceServer,
     municipality_service_server::MunicipalityServiceServer,
-    registry_service_server::RegistryServiceServer,
+    registry_service_server::RegistryServiceServer, report_service_server::ReportServiceServer,
 };
-use super::{HousingApi, MunicipalityApi, RegistryApi};
+use super::{HousingApi, MunicipalityApi, RegistryApi, ReportApi};
 use crate::service::Ledger;
 
 /// How the server runs.
@@ -70,7 +70,11 @@ pub async fn serve(
         ledger: ledger.clone(),
         auth: auth.clone(),
     };
-    let registry = RegistryApi { ledger, auth };
+    let registry = RegistryApi {
+        ledger: ledger.clone(),
+        auth: auth.clone(),
+    };
+    let report = ReportApi { ledger, auth };
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -81,6 +85,9 @@ pub async fn serve(
         .await;
     health_reporter
         .set_serving::<RegistryServiceServer<RegistryApi>>()
+        .await;
+    health_reporter
+        .set_serving::<ReportServiceServer<ReportApi>>()
         .await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -123,7 +130,14 @@ pub async fn serve(
         .add_service(HousingOrganisationServiceServer::new(housing))
         .add_service(MunicipalityServiceServer::new(municipality))
         .add_service(RegistryServiceServer::new(registry))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .add_service(ReportServiceServer::new(report))
+        // TCP_NODELAY on every accepted connection: tonic's own setting does not reach a
+        // listener passed in, and without it a response of more than one segment waits
+        // ~40 ms for the client's delayed ACK (Nagle).
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
         .await
         .map_err(ServeError::Transport)
 }

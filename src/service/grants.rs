@@ -225,7 +225,9 @@ impl Ledger {
             .read(move |tx| {
                 let municipality = municipality.clone();
                 // In a read transaction this is a plain read: zero when nothing is committed yet.
-                Box::pin(async move { Ok::<_, ServiceError>(tx.pool_for_update(&municipality, year).await?) })
+                Box::pin(async move {
+                    Ok::<_, ServiceError>(tx.pool_for_update(&municipality, year).await?)
+                })
             })
             .await?;
         Ok(pool_status(year, pool, used, set_id))

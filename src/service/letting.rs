@@ -11,7 +11,7 @@ use crate::engine::{
     self, ChannelDecision, Eligibility, LettingCase, LettingDecision, LettingOutcome, QuotaState,
     ReferralCase, ReferralDecision, ReferralOutcome, VacancyCase,
 };
-use crate::model::{Channel, Household};
+use crate::model::{Channel, Household, RuleBook};
 use crate::store::{CaseKind, CaseRow, DecisionKind, Tx};
 
 /// The scope key of a department's quota counters.
@@ -245,6 +245,44 @@ async fn vacancy_for_update(
     Ok((row, state))
 }
 
+/// Reads the vacancy (locked in a write transaction), checks that a letting may be
+/// proposed for it, and runs the engine: what ProposeLetting records and EvaluateLetting
+/// only shows.
+async fn judge_letting(
+    tx: &mut dyn Tx,
+    principal: &Principal,
+    book: &RuleBook,
+    command: &ProposeLetting,
+) -> Result<(CaseRow, VacancyState, LettingDecision), ServiceError> {
+    let (vrow, vacancy) = vacancy_for_update(tx, principal, &command.vacancy_id).await?;
+    if vrow.status != "open" {
+        return Err(ServiceError::FailedPrecondition(format!(
+            "vacancy `{}` is {}: a letting can be proposed only for an open vacancy",
+            command.vacancy_id, vrow.status
+        )));
+    }
+    if command.date < vacancy.date {
+        return Err(ServiceError::invalid(
+            "date",
+            format!(
+                "the letting date {} is before the vacancy's date {}",
+                command.date, vacancy.date
+            ),
+        ));
+    }
+    let area = area_facts(tx, &vacancy.area, command.date).await?;
+    let case = LettingCase {
+        date: command.date,
+        municipality: vrow.municipality.clone(),
+        department: vacancy.department.clone(),
+        area,
+        channel: Some(vacancy.channel),
+        household: command.household.clone(),
+    };
+    let decided = engine::evaluate_letting(book, &case)?;
+    Ok((vrow, vacancy, decided))
+}
+
 impl Ledger {
     /// Registers a vacancy and gives it its letting channel.
     pub async fn register_vacancy(
@@ -342,32 +380,7 @@ impl Ledger {
         self.idempotent(principal, key, hash, move |tx| {
             let (command, book, p) = (command.clone(), book.clone(), p.clone());
             Box::pin(async move {
-                let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
-                if vrow.status != "open" {
-                    return Err(ServiceError::FailedPrecondition(format!(
-                        "vacancy `{}` is {}: a letting can be proposed only for an open vacancy",
-                        command.vacancy_id, vrow.status
-                    )));
-                }
-                if command.date < vacancy.date {
-                    return Err(ServiceError::invalid(
-                        "date",
-                        format!(
-                            "the letting date {} is before the vacancy's date {}",
-                            command.date, vacancy.date
-                        ),
-                    ));
-                }
-                let area = area_facts(tx, &vacancy.area, command.date).await?;
-                let case = LettingCase {
-                    date: command.date,
-                    municipality: vrow.municipality.clone(),
-                    department: vacancy.department.clone(),
-                    area,
-                    channel: Some(vacancy.channel),
-                    household: command.household.clone(),
-                };
-                let decided = engine::evaluate_letting(&book, &case)?;
+                let (vrow, mut vacancy, decided) = judge_letting(tx, &p, &book, &command).await?;
                 let letting_id = new_id();
                 // Only what the explanation needs: the reference and the outcome, not the
                 // benefit spells themselves.
@@ -438,6 +451,27 @@ impl Ledger {
             })
         })
         .await
+    }
+
+    /// Judges a proposed letting as `propose_letting` would, in a read transaction,
+    /// recording nothing: a dry run (the same callers, checks, errors and decision).
+    pub async fn evaluate_letting(
+        &self,
+        principal: &Principal,
+        command: ProposeLetting,
+    ) -> Result<LettingDecision, ServiceError> {
+        writer(principal)?;
+        let book = self.rules();
+        let p = principal.clone();
+        self.store
+            .read(move |tx| {
+                let (command, book, p) = (command.clone(), book.clone(), p.clone());
+                Box::pin(async move {
+                    let (_, _, decided) = judge_letting(tx, &p, &book, &command).await?;
+                    Ok(decided)
+                })
+            })
+            .await
     }
 
     /// Lettings awaiting the municipality's approval.

@@ -240,7 +240,8 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, Serv
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ServiceError> {
-    serde_json::from_value(value.clone()).map_err(|e| ServiceError::Corrupt(e.to_string()))
+    // Read from the borrowed tree: no copy of it first.
+    T::deserialize(value).map_err(|e| ServiceError::Corrupt(e.to_string()))
 }
 
 /// Only the municipality may do this.

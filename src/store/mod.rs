@@ -347,7 +347,11 @@ pub trait Tx: Send {
     ) -> Result<Vec<DecisionRecord>, StoreError> {
         let filter = DecisionFilter {
             municipality: Some(municipality.to_owned()),
-            kinds: vec![DecisionKind::Letting, DecisionKind::Approval, DecisionKind::MunicipalRejection],
+            kinds: vec![
+                DecisionKind::Letting,
+                DecisionKind::Approval,
+                DecisionKind::MunicipalRejection,
+            ],
             from: None,
             to: Some(as_of),
             subject: None,

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Timelike, Utc};
 use rusqlite::types::Value;
@@ -21,8 +21,9 @@ use rusqlite::{Connection, OpenFlags, Params, Row, params, params_from_iter};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::{
-    ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionFilter, DecisionKind,
-    DecisionRecord, Department, IdempotencyRecord, Job, Organisation, PoolUse, StoreError, Tx,
+    ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionColumns, DecisionFilter,
+    DecisionKind, DecisionRecord, Department, IdempotencyRecord, Job, Organisation, PoolUse,
+    StoreError, Tx,
 };
 use crate::engine::QuotaCounters;
 
@@ -40,6 +41,12 @@ const READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 128;
+/// The writer's page cache, in KiB (SQLite takes a negative cache_size as KiB).
+const WRITER_CACHE_KIB: i64 = -65_536;
+/// The longest a batch waits for more jobs before it commits (see `writer_loop`).
+const MAX_LINGER: Duration = Duration::from_millis(2);
+/// How often a waiting batch takes the jobs that arrived.
+const LINGER_STEP: Duration = Duration::from_micros(50);
 
 /// The SQLite store: a writer thread and a pool of read-only connections.
 pub struct SqliteStore {
@@ -222,6 +229,15 @@ fn open_writer(path: &Path, url: &str) -> Result<Connection, StoreError> {
         .map_err(|e| open_error(url, e))?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(|e| open_error(url, e))?;
+    // Each job's savepoint journals the pages it changes; in memory, that sub-journal
+    // never spills to a temporary file (it does past 64 KiB otherwise).
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(|e| open_error(url, e))?;
+    // The writer touches the right-hand edges of every table and index on each job: a
+    // page cache larger than the default 2 MiB keeps them (and the interior pages) in
+    // memory as the database grows, instead of reading them back through the OS.
+    conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)
+        .map_err(|e| open_error(url, e))?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     embedded::migrations::runner()
         .run(&mut conn)
@@ -264,7 +280,7 @@ impl ReadPool {
             Some(conn) => conn,
             None => open_reader(&self.path)?,
         };
-        conn.execute_batch("BEGIN DEFERRED").map_err(db)?;
+        run_cached(&conn, "BEGIN DEFERRED").map_err(db)?;
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let mut tx = SqliteTx {
                 conn: &mut conn,
@@ -274,7 +290,7 @@ impl ReadPool {
         }))
         .unwrap_or_else(|_| Err(StoreError::Database("the read job panicked".to_owned()).into()));
         // A connection that cannot end its transaction is not used again.
-        if conn.execute_batch("COMMIT").is_ok() && !self.closed.load(Ordering::Acquire) {
+        if run_cached(&conn, "COMMIT").is_ok() && !self.closed.load(Ordering::Acquire) {
             lock(&self.idle).push(conn);
         }
         result
@@ -349,51 +365,86 @@ fn writer_loop(
 ) {
     // Jobs may use tokio's timers and the like while they run here.
     let _runtime = runtime.as_ref().map(tokio::runtime::Handle::enter);
+    // Under load, the callers a batch answered come back within a round trip. A batch that
+    // starts with fewer jobs than the last one waits a little for them (at most half the
+    // last commit's time, and never more than MAX_LINGER), so that one fsync serves them
+    // all instead of a small batch paying a whole fsync while the rest queue behind it.
+    // A caller alone (the last batch was one job) never waits.
+    let mut last_size = 0;
+    let mut last_commit = Duration::ZERO;
     while let Some(first) = receiver.blocking_recv() {
-        let mut batch = Vec::with_capacity(8);
+        let mut batch = Vec::with_capacity(last_size.clamp(8, MAX_BATCH));
         batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        take_queued(&mut receiver, &mut batch);
+        if last_size > 1 && batch.len() < last_size {
+            let until = Instant::now() + (last_commit / 2).min(MAX_LINGER);
+            while batch.len() < last_size && Instant::now() < until {
+                std::thread::sleep(LINGER_STEP);
+                take_queued(&mut receiver, &mut batch);
             }
         }
-        run_batch(&mut conn, batch);
+        last_size = batch.len();
+        last_commit = run_batch(&mut conn, batch);
     }
     // Closing: fold the WAL back into the database file, then close.
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     let _ = conn.close();
 }
 
+/// Moves the jobs already queued into `batch`, up to MAX_BATCH.
+fn take_queued(
+    receiver: &mut mpsc::Receiver<Box<dyn BatchJob>>,
+    batch: &mut Vec<Box<dyn BatchJob>>,
+) {
+    while batch.len() < MAX_BATCH {
+        match receiver.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+}
+
 /// Runs one batch in one transaction: a savepoint per job, one commit, then the answers.
-fn run_batch(conn: &mut Connection, mut batch: Vec<Box<dyn BatchJob>>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+/// Returns how long the commit (its fsync, and any checkpoint) took.
+fn run_batch(conn: &mut Connection, mut batch: Vec<Box<dyn BatchJob>>) -> Duration {
+    if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
         answer_all(batch, Err(&db(e)));
-        return;
+        return Duration::ZERO;
     }
     for job in &mut batch {
-        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        if let Err(e) = run_cached(conn, "SAVEPOINT job") {
             abort(conn, batch, db(e));
-            return;
+            return Duration::ZERO;
         }
         let ok = job.run(&mut SqliteTx {
             conn,
             writable: true,
         });
         let end = if ok {
-            conn.execute_batch("RELEASE job")
+            run_cached(conn, "RELEASE job")
         } else {
             conn.execute_batch("ROLLBACK TO job; RELEASE job")
         };
         if let Err(e) = end {
             abort(conn, batch, db(e));
-            return;
+            return Duration::ZERO;
         }
     }
-    match conn.execute_batch("COMMIT") {
+    let committing = Instant::now();
+    let committed = run_cached(conn, "COMMIT");
+    let took = committing.elapsed();
+    match committed {
         Ok(()) => answer_all(batch, Ok(())),
         Err(e) => abort(conn, batch, db(e)),
     }
+    took
+}
+
+/// Runs a statement without parameters through the connection's statement cache: BEGIN,
+/// SAVEPOINT, RELEASE and COMMIT run on every call, and parsing them each time (as
+/// `execute_batch` does) costs more than running them.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn abort(conn: &mut Connection, batch: Vec<Box<dyn BatchJob>>, error: StoreError) {
@@ -886,6 +937,81 @@ impl Tx for SqliteTx<'_> {
         self.row(
             &format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE id = ?1"),
             [id],
+            decision_row,
+        )
+    }
+
+    /// Answered from the index on (municipality, kind, event_date, …) without reading bodies.
+    async fn count_decisions(
+        &mut self,
+        filter: &DecisionFilter,
+        only: &DecisionColumns,
+    ) -> Result<u64, StoreError> {
+        let mut sql = "SELECT COUNT(*) FROM decisions WHERE 1 = 1".to_owned();
+        let mut values: Vec<Value> = Vec::new();
+        let mut bind = |sql: &mut String, condition: &str, value: Value| {
+            values.push(value);
+            sql.push_str(&condition.replace('?', &format!("?{}", values.len())));
+        };
+        if let Some(municipality) = &filter.municipality {
+            bind(
+                &mut sql,
+                " AND municipality = ?",
+                Value::Text(municipality.clone()),
+            );
+        }
+        if let Some(subject) = &filter.subject {
+            bind(&mut sql, " AND subject = ?", Value::Text(subject.clone()));
+        }
+        if let Some(from) = filter.from {
+            bind(
+                &mut sql,
+                " AND event_date >= ?",
+                Value::Text(date_text(from)),
+            );
+        }
+        if let Some(to) = filter.to {
+            bind(&mut sql, " AND event_date <= ?", Value::Text(date_text(to)));
+        }
+        let kinds: Vec<String> = filter.kinds.iter().map(|k| k.as_str().to_owned()).collect();
+        for (column, list) in [
+            ("kind", &kinds),
+            ("outcome", &only.outcomes),
+            ("channel", &only.channels),
+            ("area_class", &only.area_classes),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            sql.push_str(&format!(" AND {column} IN ("));
+            for (i, value) in list.iter().enumerate() {
+                let separator = if i == 0 { "?" } else { ", ?" };
+                bind(&mut sql, separator, Value::Text(value.clone()));
+            }
+            sql.push(')');
+        }
+        let count = self.row(&sql, rusqlite::params_from_iter(values), |row| {
+            get::<i64>(row, 0)
+        })?;
+        Ok(u64::try_from(count.unwrap_or(0)).unwrap_or(0))
+    }
+
+    /// Answered from the partial index of pending lettings.
+    async fn pending_lettings_as_of(
+        &mut self,
+        municipality: &str,
+        as_of: NaiveDate,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        self.rows(
+            &format!(
+                "SELECT {DECISION_COLUMNS} FROM decisions l \
+                 WHERE l.municipality = ?1 AND l.kind = 'letting' \
+                   AND l.outcome = 'pending_municipal_approval' AND l.event_date <= ?2 \
+                   AND NOT EXISTS (SELECT 1 FROM decisions s WHERE s.subject = l.subject \
+                       AND s.kind IN ('approval', 'municipal_rejection') AND s.event_date <= ?2) \
+                 ORDER BY l.event_date, l.id"
+            ),
+            rusqlite::params![municipality, date_text(as_of)],
             decision_row,
         )
     }

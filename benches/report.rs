@@ -1,0 +1,895 @@
+//! The quarterly report over a synthetic history at national volume: 1,000,000 decisions
+//! over ten years (2007–2016, ~100,000 a year in one municipality, the worst case), and
+//! the same last year alone (~100,000), so that one quarter (2016Q2, the same events in
+//! both) is timed against ten times as much history.
+//!
+//!     cargo bench --bench report
+//!     LETTING_BENCH_DECISIONS=200000 cargo bench --bench report   # a smaller history
+//!
+//! Prints, per history: the quarter's own events, the p50/min/max of several runs of
+//! `report::compute`, and the peak resident memory of the run (VmHWM, reset before it).
+//! Each history is timed twice: with the store's default `count_decisions` and
+//! `pending_lettings_as_of` (which page through the log), and with the two answered by
+//! SQL from the indexes this bench proposes (created on a copy of the database: the store
+//! owns its migrations). The databases are kept under target/report-bench/ and reused.
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{Datelike, Days, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use letting_rules::engine::QuotaCounters;
+use letting_rules::model::{AreaFacts, RuleBook};
+use letting_rules::report::{self, Period, Report};
+use letting_rules::rules;
+use letting_rules::service::{AreaStatisticsInput, LoadStatistics};
+use letting_rules::store::{
+    ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionColumns, DecisionFilter,
+    DecisionKind, DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse, Store,
+    StoreError, Tx,
+};
+
+type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+
+const MUNICIPALITY: &str = "0101";
+const AREAS: usize = 40;
+const DEPARTMENTS: usize = 160;
+const RUNS: usize = 5;
+
+/// The index and the partial index the report's counts need (see the README).
+const PROPOSED_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS decisions_by_municipality_kind_date
+    ON decisions (municipality, kind, event_date, id, channel, area_class, outcome);
+CREATE INDEX IF NOT EXISTS decisions_pending_lettings
+    ON decisions (municipality, event_date)
+    WHERE kind = 'letting' AND outcome = 'pending_municipal_approval';
+ANALYZE;
+";
+
+// ----- a small deterministic generator -------------------------------------------------------
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn class_of(area: usize) -> &'static str {
+    match area {
+        0..=4 => "exposed",
+        5..=12 => "high_risk",
+        13..=22 => "risk",
+        _ => "neutral",
+    }
+}
+
+fn area_id(area: usize) -> String {
+    format!("area-{area:02}")
+}
+
+fn department_id(department: usize) -> String {
+    format!("dept-{department:03}")
+}
+
+/// A body like the service's: the explanation with its fired rules and facts.
+fn body(kind: &str, area: &str, class: &str, outcome: &str) -> serde_json::Value {
+    serde_json::json!({
+        "request": { "department": area, "vacancy_ref": "Synthetic 1, st. tv.", "date": "2016-01-01" },
+        "decision": {
+            "outcome": outcome,
+            "area_class": class,
+            "obligations": if outcome == "rejected" { vec!["replacement_dwelling_offer"] } else { vec![] },
+            "explanation": {
+                "rule_set_id": "copenhagen-2007",
+                "rule_set_hash": "0000000000000000000000000000000000000000000000000000000000000000",
+                "decided_on": "2016-01-01",
+                "fired": [
+                    {
+                        "rule_id": format!("cph2007.class.{class}"),
+                        "source": { "document": "Københavns Kommune: Statusrapport for integrationspolitikken 2007, bilag 1", "section": "Definitioner", "title": "Statusrapportens definitioner" },
+                        "comparisons": [ { "fact": "area.share_without_attachment", "op": ">=", "threshold": "0.40", "actual": "0.412", "holds": true } ],
+                        "message_da": format!("41,2 % af beboerne i den erhvervsaktive alder i {area} er uden tilknytning til arbejdsmarkedet."),
+                        "message_en": format!("41.2 % of working-age residents of {area} are without labour-market attachment.")
+                    },
+                    {
+                        "rule_id": format!("cph2007.{kind}"),
+                        "source": { "document": "Boligaftale mellem BL og Københavns Kommune, BR 711/06", "section": null, "title": "Aftale om kombineret og fleksibel udlejning" },
+                        "comparisons": [],
+                        "message_da": "Boligen går til den interne venteliste.",
+                        "message_en": "The dwelling goes to the internal waiting list."
+                    }
+                ],
+                "facts": { "area.id": area, "area.class": class, "department": area, "outcome": outcome }
+            }
+        }
+    })
+}
+
+fn record(
+    kind: DecisionKind,
+    date: NaiveDate,
+    department: usize,
+    subject: &str,
+    outcome: &str,
+    channel: Option<&str>,
+) -> DecisionRecord {
+    let area = department % AREAS;
+    let class = class_of(area);
+    let rule_set = matches!(
+        kind,
+        DecisionKind::ChannelAssignment | DecisionKind::Letting | DecisionKind::Referral
+    );
+    DecisionRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        kind,
+        municipality: MUNICIPALITY.into(),
+        organisation: Some(format!("org-{}", department % 8)),
+        department: Some(department_id(department)),
+        area: Some(area_id(area)),
+        subject: Some(subject.to_owned()),
+        event_date: date,
+        recorded_at: Utc::now(),
+        outcome: outcome.to_owned(),
+        channel: channel.map(str::to_owned),
+        area_class: Some(class.to_owned()),
+        amount_ore: None,
+        rule_set_id: rule_set.then(|| "copenhagen-2007".to_owned()),
+        rule_set_hash: rule_set.then(|| "0".repeat(64)),
+        principal: format!("organisation:org-{}", department % 8),
+        body: body(kind.as_str(), &area_id(area), class, outcome),
+    }
+}
+
+/// One year of decisions, about `per_year` of them, the same for the same year.
+fn year_of_decisions(year: i32, per_year: usize) -> Vec<DecisionRecord> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (year as u64));
+    let mut out = Vec::with_capacity(per_year + 64);
+    let Some(jan1) = NaiveDate::from_ymd_opt(year, 1, 1) else {
+        return out;
+    };
+    // Statistics for the year, dated 1 January.
+    let load = LoadStatistics {
+        year,
+        date: jan1,
+        areas: (0..AREAS)
+            .map(|a| {
+                let without: u32 = match class_of(a) {
+                    "exposed" => 520,
+                    "high_risk" => 430,
+                    "risk" => 340,
+                    _ => 180,
+                };
+                AreaStatisticsInput {
+                    area: area_id(a),
+                    facts: AreaFacts {
+                        id: area_id(a),
+                        working_age_residents: Some(1000),
+                        without_labour_market_attachment: Some(u64::from(without)),
+                        residents: Some(2000 + 37 * a as u64),
+                        ..AreaFacts::default()
+                    },
+                    transfer_income_share: Some(Decimal::new(i64::from(without) - 15, 3)),
+                    self_supporting_weeks: Some(Decimal::from(52 - without / 20)),
+                }
+            })
+            .collect(),
+    };
+    out.push(DecisionRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        kind: DecisionKind::Statistics,
+        municipality: MUNICIPALITY.into(),
+        organisation: None,
+        department: None,
+        area: None,
+        subject: Some(format!("statistics:{year}")),
+        event_date: jan1,
+        recorded_at: Utc::now(),
+        outcome: "loaded".into(),
+        channel: None,
+        area_class: None,
+        amount_ore: None,
+        rule_set_id: None,
+        rule_set_hash: None,
+        principal: "municipality".into(),
+        body: serde_json::to_value(&load).unwrap_or_default(),
+    });
+    let days = if NaiveDate::from_ymd_opt(year, 12, 31).is_some_and(|d| d.ordinal() == 366) {
+        366
+    } else {
+        365
+    };
+    while out.len() < per_year {
+        let date = jan1 + Days::new(rng.below(days));
+        let department = rng.below(DEPARTMENTS as u64) as usize;
+        let class = class_of(department % AREAS);
+        let vacancy = uuid::Uuid::now_v7().to_string();
+        let letting = uuid::Uuid::now_v7().to_string();
+        let channel = match (class, rng.below(9)) {
+            ("exposed" | "high_risk", 0..=3) => "flexible",
+            (_, 0) => "flexible",
+            ("neutral" | "risk", 1..=2) => "municipal_referral",
+            _ => "internal_list",
+        };
+        out.push(record(
+            DecisionKind::ChannelAssignment,
+            date,
+            department,
+            &vacancy,
+            channel,
+            Some(channel),
+        ));
+        let later = |n: u64| date + Days::new(n);
+        if class == "exposed" {
+            let rejected = rng.below(12) == 0;
+            let outcome = if rejected {
+                "rejected"
+            } else {
+                "pending_municipal_approval"
+            };
+            out.push(record(
+                DecisionKind::Letting,
+                later(3),
+                department,
+                &letting,
+                outcome,
+                Some(channel),
+            ));
+            if rejected {
+                continue;
+            }
+            if rng.below(40) == 0 {
+                continue; // never decided: pending for ever
+            }
+            out.push(record(
+                DecisionKind::Approval,
+                later(10),
+                department,
+                &letting,
+                "approved",
+                Some(channel),
+            ));
+        } else {
+            out.push(record(
+                DecisionKind::Letting,
+                later(3),
+                department,
+                &letting,
+                "approved",
+                Some(channel),
+            ));
+        }
+        let moved = if channel == "flexible" && rng.below(10) == 0 {
+            "not_let_flexibly"
+        } else {
+            channel
+        };
+        out.push(record(
+            DecisionKind::MoveIn,
+            later(20),
+            department,
+            &letting,
+            "moved_in",
+            Some(moved),
+        ));
+        if rng.below(25) == 0 {
+            let outcome = if class == "neutral" || class == "risk" {
+                "accepted"
+            } else {
+                "refused"
+            };
+            out.push(record(
+                DecisionKind::Referral,
+                date,
+                department,
+                &uuid::Uuid::now_v7().to_string(),
+                outcome,
+                Some("municipal_referral"),
+            ));
+        }
+        if rng.below(400) == 0 {
+            let grant = uuid::Uuid::now_v7().to_string();
+            let mut g = record(
+                DecisionKind::Grant,
+                date,
+                department,
+                &grant,
+                "approved",
+                None,
+            );
+            g.amount_ore = Some(1_500_000);
+            out.push(g);
+            let mut p = record(
+                DecisionKind::GrantPayment,
+                later(30),
+                department,
+                &grant,
+                "paid",
+                None,
+            );
+            p.amount_ore = Some(1_500_000);
+            out.push(p);
+        }
+    }
+    out
+}
+
+async fn setup_registry(store: &Store) -> Result<()> {
+    store
+        .write(|tx| {
+            Box::pin(async move {
+                for o in 0..8 {
+                    tx.upsert_organisation(&Organisation {
+                        id: format!("org-{o}"),
+                        name: format!("Organisation {o}"),
+                    })
+                    .await?;
+                }
+                for a in 0..AREAS {
+                    tx.upsert_area(&Area {
+                        id: area_id(a),
+                        municipality: MUNICIPALITY.into(),
+                        name: format!("Area {a}"),
+                    })
+                    .await?;
+                }
+                for d in 0..DEPARTMENTS {
+                    tx.upsert_department(&Department {
+                        id: department_id(d),
+                        organisation: format!("org-{}", d % 8),
+                        area: area_id(d % AREAS),
+                        name: format!("Department {d}"),
+                        dwellings: 400,
+                    })
+                    .await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await?;
+    Ok(())
+}
+
+/// A database with `years` of history, `per_year` decisions each; reused when present.
+async fn history(dir: &Path, name: &str, years: &[i32], per_year: usize) -> Result<PathBuf> {
+    let path = dir.join(format!("{name}.db"));
+    let done = dir.join(format!("{name}.done"));
+    if done.exists() && path.exists() {
+        return Ok(path);
+    }
+    for stale in [
+        path.clone(),
+        dir.join(format!("{name}.db-wal")),
+        dir.join(format!("{name}.db-shm")),
+    ] {
+        let _ = std::fs::remove_file(stale);
+    }
+    let started = Instant::now();
+    let store = Store::open(&format!("sqlite://{}", path.display())).await?;
+    setup_registry(&store).await?;
+    let mut written = 0usize;
+    for year in years {
+        let decisions = year_of_decisions(*year, per_year);
+        written += decisions.len();
+        for chunk in decisions.chunks(5000) {
+            let chunk = Arc::new(chunk.to_vec());
+            store
+                .write(move |tx| {
+                    let chunk = chunk.clone();
+                    Box::pin(async move {
+                        for d in chunk.iter() {
+                            tx.append_decision(d).await?;
+                        }
+                        Ok::<_, StoreError>(())
+                    })
+                })
+                .await?;
+        }
+    }
+    store.close().await;
+    std::fs::write(&done, written.to_string())?;
+    println!(
+        "wrote {name}: {} decisions over {} year(s) in {:.1} s",
+        thousands(written as u64),
+        years.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(path)
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ----- the proposed store methods, answered by SQL from the proposed indexes ----------------
+
+/// A transaction whose `count_decisions` and `pending_lettings_as_of` are answered by SQL
+/// on a connection of its own; everything else goes to the store's transaction.
+struct Indexed<'a> {
+    inner: &'a mut dyn Tx,
+    conn: Arc<Mutex<rusqlite::Connection>>,
+}
+
+fn sql_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn in_list(column: &str, values: &[String], params: &mut Vec<String>) -> String {
+    if values.is_empty() {
+        return String::new();
+    }
+    let mut marks = Vec::new();
+    for v in values {
+        params.push(v.clone());
+        marks.push(format!("?{}", params.len()));
+    }
+    format!(" AND {column} IN ({})", marks.join(", "))
+}
+
+#[async_trait::async_trait]
+impl Tx for Indexed<'_> {
+    async fn count_decisions(
+        &mut self,
+        filter: &DecisionFilter,
+        only: &DecisionColumns,
+    ) -> std::result::Result<u64, StoreError> {
+        let mut params: Vec<String> = Vec::new();
+        let mut sql = "SELECT COUNT(*) FROM decisions WHERE 1 = 1".to_owned();
+        if let Some(m) = &filter.municipality {
+            params.push(m.clone());
+            sql.push_str(&format!(" AND municipality = ?{}", params.len()));
+        }
+        let kinds: Vec<String> = filter.kinds.iter().map(|k| k.as_str().to_owned()).collect();
+        sql.push_str(&in_list("kind", &kinds, &mut params));
+        if let Some(from) = filter.from {
+            params.push(from.to_string());
+            sql.push_str(&format!(" AND event_date >= ?{}", params.len()));
+        }
+        if let Some(to) = filter.to {
+            params.push(to.to_string());
+            sql.push_str(&format!(" AND event_date <= ?{}", params.len()));
+        }
+        sql.push_str(&in_list("channel", &only.channels, &mut params));
+        sql.push_str(&in_list("area_class", &only.area_classes, &mut params));
+        sql.push_str(&in_list("outcome", &only.outcomes, &mut params));
+        let conn = self.conn.lock().map_err(sql_error)?;
+        let n: i64 = conn
+            .query_row(&sql, rusqlite::params_from_iter(params.iter()), |r| {
+                r.get(0)
+            })
+            .map_err(sql_error)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn pending_lettings_as_of(
+        &mut self,
+        municipality: &str,
+        as_of: NaiveDate,
+    ) -> std::result::Result<Vec<DecisionRecord>, StoreError> {
+        let ids: Vec<String> = {
+            let conn = self.conn.lock().map_err(sql_error)?;
+            let mut statement = conn
+                .prepare(
+                    "SELECT l.id FROM decisions l \
+                     WHERE l.municipality = ?1 AND l.kind = 'letting' \
+                       AND l.outcome = 'pending_municipal_approval' AND l.event_date <= ?2 \
+                       AND NOT EXISTS (SELECT 1 FROM decisions s WHERE s.subject = l.subject \
+                           AND s.kind IN ('approval', 'municipal_rejection') \
+                           AND s.event_date <= ?2) \
+                     ORDER BY l.event_date, l.id",
+                )
+                .map_err(sql_error)?;
+            let rows = statement
+                .query_map(rusqlite::params![municipality, as_of.to_string()], |r| {
+                    r.get::<_, String>(0)
+                })
+                .map_err(sql_error)?;
+            rows.collect::<std::result::Result<_, _>>()
+                .map_err(sql_error)?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(d) = self.inner.decision(&id).await? {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    // Everything else: the store's own transaction.
+    async fn upsert_organisation(
+        &mut self,
+        o: &Organisation,
+    ) -> std::result::Result<(), StoreError> {
+        self.inner.upsert_organisation(o).await
+    }
+    async fn upsert_area(&mut self, a: &Area) -> std::result::Result<(), StoreError> {
+        self.inner.upsert_area(a).await
+    }
+    async fn upsert_department(&mut self, d: &Department) -> std::result::Result<(), StoreError> {
+        self.inner.upsert_department(d).await
+    }
+    async fn organisation(
+        &mut self,
+        id: &str,
+    ) -> std::result::Result<Option<Organisation>, StoreError> {
+        self.inner.organisation(id).await
+    }
+    async fn area(&mut self, id: &str) -> std::result::Result<Option<Area>, StoreError> {
+        self.inner.area(id).await
+    }
+    async fn department(
+        &mut self,
+        id: &str,
+    ) -> std::result::Result<Option<Department>, StoreError> {
+        self.inner.department(id).await
+    }
+    async fn departments(
+        &mut self,
+        organisation: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> std::result::Result<Vec<Department>, StoreError> {
+        self.inner.departments(organisation, after, limit).await
+    }
+    async fn areas(&mut self, municipality: &str) -> std::result::Result<Vec<Area>, StoreError> {
+        self.inner.areas(municipality).await
+    }
+    async fn put_area_statistics(
+        &mut self,
+        s: &AreaStatistics,
+    ) -> std::result::Result<(), StoreError> {
+        self.inner.put_area_statistics(s).await
+    }
+    async fn area_statistics(
+        &mut self,
+        area: &str,
+        year: i32,
+    ) -> std::result::Result<Option<AreaStatistics>, StoreError> {
+        self.inner.area_statistics(area, year).await
+    }
+    async fn counters_for_update(
+        &mut self,
+        scope: &str,
+        period: &str,
+    ) -> std::result::Result<QuotaCounters, StoreError> {
+        self.inner.counters_for_update(scope, period).await
+    }
+    async fn put_counters(
+        &mut self,
+        scope: &str,
+        period: &str,
+        counters: &QuotaCounters,
+    ) -> std::result::Result<(), StoreError> {
+        self.inner.put_counters(scope, period, counters).await
+    }
+    async fn append_decision(&mut self, d: &DecisionRecord) -> std::result::Result<(), StoreError> {
+        self.inner.append_decision(d).await
+    }
+    async fn decision(
+        &mut self,
+        id: &str,
+    ) -> std::result::Result<Option<DecisionRecord>, StoreError> {
+        self.inner.decision(id).await
+    }
+    async fn decisions(
+        &mut self,
+        filter: &DecisionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> std::result::Result<Vec<DecisionRecord>, StoreError> {
+        self.inner.decisions(filter, after, limit).await
+    }
+    async fn put_case(&mut self, case: &CaseRow) -> std::result::Result<(), StoreError> {
+        self.inner.put_case(case).await
+    }
+    async fn case_for_update(
+        &mut self,
+        kind: CaseKind,
+        id: &str,
+    ) -> std::result::Result<Option<CaseRow>, StoreError> {
+        self.inner.case_for_update(kind, id).await
+    }
+    async fn cases(
+        &mut self,
+        kind: CaseKind,
+        status: Option<&str>,
+        municipality: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> std::result::Result<Vec<CaseRow>, StoreError> {
+        self.inner
+            .cases(kind, status, municipality, after, limit)
+            .await
+    }
+    async fn pool_for_update(
+        &mut self,
+        municipality: &str,
+        year: i32,
+    ) -> std::result::Result<PoolUse, StoreError> {
+        self.inner.pool_for_update(municipality, year).await
+    }
+    async fn put_pool(
+        &mut self,
+        municipality: &str,
+        year: i32,
+        pool: &PoolUse,
+    ) -> std::result::Result<(), StoreError> {
+        self.inner.put_pool(municipality, year, pool).await
+    }
+    async fn idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+    ) -> std::result::Result<Option<IdempotencyRecord>, StoreError> {
+        self.inner.idempotency(principal, key).await
+    }
+    async fn put_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        record: &IdempotencyRecord,
+    ) -> std::result::Result<(), StoreError> {
+        self.inner.put_idempotency(principal, key, record).await
+    }
+    async fn insert_api_key(&mut self, key: &ApiKeyRow) -> std::result::Result<(), StoreError> {
+        self.inner.insert_api_key(key).await
+    }
+    async fn api_key_by_hash(
+        &mut self,
+        secret_hash: &str,
+    ) -> std::result::Result<Option<ApiKeyRow>, StoreError> {
+        self.inner.api_key_by_hash(secret_hash).await
+    }
+    async fn api_keys(&mut self) -> std::result::Result<Vec<ApiKeyRow>, StoreError> {
+        self.inner.api_keys().await
+    }
+    async fn revoke_api_key(
+        &mut self,
+        id: &str,
+        at: chrono::DateTime<Utc>,
+    ) -> std::result::Result<bool, StoreError> {
+        self.inner.revoke_api_key(id, at).await
+    }
+}
+
+// ----- measuring ---------------------------------------------------------------------------
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Resets the peak-memory mark (Linux: writing 5 to clear_refs).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+struct Timing {
+    p50_ms: f64,
+    min_ms: f64,
+    max_ms: f64,
+    peak_mib: f64,
+    report: Report,
+}
+
+async fn time_report(
+    path: &Path,
+    book: &Arc<RuleBook>,
+    period: &Period,
+    indexed: bool,
+) -> Result<Timing> {
+    let store = Store::open(&format!("sqlite://{}", path.display())).await?;
+    let conn = if indexed {
+        let c = rusqlite::Connection::open(path)?;
+        c.execute_batch(PROPOSED_INDEXES)?;
+        Some(Arc::new(Mutex::new(c)))
+    } else {
+        None
+    };
+    let mut times = Vec::new();
+    let mut report = None;
+    let mut runs = RUNS;
+    reset_peak();
+    let mut run = 0;
+    while run <= runs {
+        let started = Instant::now();
+        let r = match &conn {
+            None => report::compute(&store, book, MUNICIPALITY, period.clone()).await?,
+            Some(conn) => {
+                let (conn, book, period) = (conn.clone(), book.clone(), period.clone());
+                store
+                    .read(move |tx| {
+                        let (conn, book, period) = (conn.clone(), book.clone(), period.clone());
+                        Box::pin(async move {
+                            let mut tx = Indexed { inner: tx, conn };
+                            report::compute_in(&mut tx, &book, MUNICIPALITY, &period).await
+                        })
+                    })
+                    .await?
+            }
+        };
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        if run > 0 {
+            times.push(ms); // the first run warms the page cache
+        } else if ms > 5000.0 {
+            runs = 2; // slow: fewer runs
+        }
+        report = Some(r);
+        run += 1;
+    }
+    let peak_mib = peak_rss_kib().map_or(0.0, |k| k as f64 / 1024.0);
+    store.close().await;
+    times.sort_by(f64::total_cmp);
+    let report = report.ok_or("no run")?;
+    Ok(Timing {
+        p50_ms: times.get(times.len() / 2).copied().unwrap_or(0.0),
+        min_ms: times.first().copied().unwrap_or(0.0),
+        max_ms: times.last().copied().unwrap_or(0.0),
+        peak_mib,
+        report,
+    })
+}
+
+/// A copy of the database, for the proposed indexes (the original stays as migrated).
+fn copy_of(path: &Path, name: &str) -> Result<PathBuf> {
+    let copy = path.with_file_name(format!("{name}.db"));
+    if !copy.exists() {
+        std::fs::copy(path, &copy)?;
+    }
+    Ok(copy)
+}
+
+async fn run() -> Result<()> {
+    let total: usize = std::env::var("LETTING_BENCH_DECISIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let per_year = total / 10;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("report-bench");
+    std::fs::create_dir_all(&dir)?;
+    let large = history(
+        &dir,
+        &format!("ten-years-{total}"),
+        &(2007..=2016).collect::<Vec<_>>(),
+        per_year,
+    )
+    .await?;
+    let small = history(&dir, &format!("one-year-{per_year}"), &[2016], per_year).await?;
+
+    println!(
+        "\nreport::compute for 2016Q2 of municipality {MUNICIPALITY}, SQLite, p50 of {RUNS} runs after a warm-up\n"
+    );
+    println!(
+        "{:<22} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>10}",
+        "history", "decisions", "in 2016Q2", "store", "p50 ms", "min ms", "max ms", "peak RSS"
+    );
+    for (label, path) in [
+        ("one year (2016)", &small),
+        ("ten years (2007-2016)", &large),
+    ] {
+        let decisions: u64 = std::fs::read_to_string(path.with_extension("done"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0);
+        for indexed in [false, true] {
+            let db = if indexed {
+                let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("db");
+                copy_of(path, &format!("{stem}-indexed"))?
+            } else {
+                path.clone()
+            };
+            // Each measurement in a process of its own, so that its peak memory is its own.
+            let output = std::process::Command::new(std::env::current_exe()?)
+                .arg("--bench")
+                .arg("--measure")
+                .arg(&db)
+                .arg(if indexed { "indexed" } else { "default" })
+                .output()?;
+            if !output.status.success() {
+                return Err(format!(
+                    "the measurement failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
+                .into());
+            }
+            let text = String::from_utf8_lossy(&output.stdout);
+            let fields: Vec<&str> = text
+                .lines()
+                .find_map(|l| l.strip_prefix("RESULT "))
+                .ok_or("no result")?
+                .split(' ')
+                .collect();
+            let get = |i: usize| fields.get(i).copied().unwrap_or("-");
+            println!(
+                "{:<22} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} MiB   ind. 5 = {}, ind. 6 = {}, pending = {}",
+                label,
+                thousands(decisions),
+                get(0),
+                if indexed { "indexed" } else { "default" },
+                get(1),
+                get(2),
+                get(3),
+                get(4),
+                get(5),
+                get(6),
+                get(7)
+            );
+        }
+    }
+    println!(
+        "\n\"default\": the store's default count_decisions and pending_lettings_as_of (they page through the log);\n\
+         \"indexed\": the two answered by SQL from the indexes proposed in the README (on a copy of the database)."
+    );
+    Ok(())
+}
+
+/// One measurement (in a child process): prints `RESULT events p50 min max peak-MiB
+/// indicator-5 indicator-6 pending`.
+async fn measure(path: &Path, indexed: bool) -> Result<()> {
+    let book =
+        Arc::new(rules::load_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules"))?.book);
+    let period = Period::parse_quarter("2016Q2")?;
+    let t = time_report(path, &book, &period, indexed).await?;
+    let value = |n: usize| {
+        t.report
+            .indicators
+            .get(n)
+            .and_then(|i| i.value)
+            .map_or("-".to_owned(), |v| v.to_string())
+    };
+    println!(
+        "RESULT {} {:.0} {:.0} {:.0} {:.0} {} {} {}",
+        thousands(t.report.decisions_in_period),
+        t.p50_ms,
+        t.min_ms,
+        t.max_ms,
+        t.peak_mib,
+        value(4),
+        value(5),
+        t.report.combined_letting.pending_at_end.count
+    );
+    Ok(())
+}
+
+fn main() -> std::result::Result<(), Box<dyn Error + Send + Sync>> {
+    let args: Vec<String> = std::env::args().collect();
+    // `cargo test --benches` runs benches with --bench absent: do nothing then.
+    if !args.iter().any(|a| a == "--bench") {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if let Some(i) = args.iter().position(|a| a == "--measure") {
+        let path = PathBuf::from(args.get(i + 1).ok_or("--measure PATH MODE")?);
+        let indexed = args.get(i + 2).is_some_and(|m| m == "indexed");
+        return runtime.block_on(measure(&path, indexed));
+    }
+    runtime.block_on(run())
+}
