@@ -7,15 +7,16 @@
 //!     LETTING_BENCH_DECISIONS=200000 cargo bench --bench report   # a smaller history
 //!
 //! Prints, per history: the quarter's own events, the p50/min/max of several runs of
-//! `report::compute`, and the peak resident memory of the run (VmHWM, reset before it).
-//! Each history is timed twice: with the store's default `count_decisions` and
-//! `pending_lettings_as_of` (which page through the log), and with the two answered by
-//! SQL from the indexes this bench proposes (created on a copy of the database: the store
-//! owns its migrations). The databases are kept under target/report-bench/ and reused.
+//! `report::compute`, and the peak resident memory of the run (VmHWM, in a process of its
+//! own). Each history is timed twice: with the store as it is (on SQLite its
+//! `count_decisions` and `pending_lettings_as_of` are answered from the indexes of
+//! migration V2), and with the two replaced by the trait's paging defaults (what a
+//! backend without them does: a scan of all history). The databases are kept under
+//! target/report-bench/ and reused.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{Datelike, Days, NaiveDate, Utc};
@@ -38,16 +39,6 @@ const MUNICIPALITY: &str = "0101";
 const AREAS: usize = 40;
 const DEPARTMENTS: usize = 160;
 const RUNS: usize = 5;
-
-/// The index and the partial index the report's counts need (see the README).
-const PROPOSED_INDEXES: &str = "
-CREATE INDEX IF NOT EXISTS decisions_by_municipality_kind_date
-    ON decisions (municipality, kind, event_date, id, channel, area_class, outcome);
-CREATE INDEX IF NOT EXISTS decisions_pending_lettings
-    ON decisions (municipality, event_date)
-    WHERE kind = 'letting' AND outcome = 'pending_municipal_approval';
-ANALYZE;
-";
 
 // ----- a small deterministic generator -------------------------------------------------------
 
@@ -421,64 +412,31 @@ fn thousands(n: u64) -> String {
     out
 }
 
-// ----- the proposed store methods, answered by SQL from the proposed indexes ----------------
+// ----- the trait's paging defaults, for comparison -----------------------------------------
 
-/// A transaction whose `count_decisions` and `pending_lettings_as_of` are answered by SQL
-/// on a connection of its own; everything else goes to the store's transaction.
-struct Indexed<'a> {
+/// A transaction whose `count_decisions` and `pending_lettings_as_of` page through the
+/// log as the trait's defaults do; everything else goes to the store's transaction.
+struct Paging<'a> {
     inner: &'a mut dyn Tx,
-    conn: Arc<Mutex<rusqlite::Connection>>,
-}
-
-fn sql_error(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(e.to_string())
-}
-
-fn in_list(column: &str, values: &[String], params: &mut Vec<String>) -> String {
-    if values.is_empty() {
-        return String::new();
-    }
-    let mut marks = Vec::new();
-    for v in values {
-        params.push(v.clone());
-        marks.push(format!("?{}", params.len()));
-    }
-    format!(" AND {column} IN ({})", marks.join(", "))
 }
 
 #[async_trait::async_trait]
-impl Tx for Indexed<'_> {
+impl Tx for Paging<'_> {
     async fn count_decisions(
         &mut self,
         filter: &DecisionFilter,
         only: &DecisionColumns,
     ) -> std::result::Result<u64, StoreError> {
-        let mut params: Vec<String> = Vec::new();
-        let mut sql = "SELECT COUNT(*) FROM decisions WHERE 1 = 1".to_owned();
-        if let Some(m) = &filter.municipality {
-            params.push(m.clone());
-            sql.push_str(&format!(" AND municipality = ?{}", params.len()));
+        let mut count = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.inner.decisions(filter, after.as_deref(), 1000).await?;
+            count += page.iter().filter(|d| only.matches(d)).count() as u64;
+            match page.last() {
+                Some(last) if page.len() == 1000 => after = Some(last.id.clone()),
+                _ => return Ok(count),
+            }
         }
-        let kinds: Vec<String> = filter.kinds.iter().map(|k| k.as_str().to_owned()).collect();
-        sql.push_str(&in_list("kind", &kinds, &mut params));
-        if let Some(from) = filter.from {
-            params.push(from.to_string());
-            sql.push_str(&format!(" AND event_date >= ?{}", params.len()));
-        }
-        if let Some(to) = filter.to {
-            params.push(to.to_string());
-            sql.push_str(&format!(" AND event_date <= ?{}", params.len()));
-        }
-        sql.push_str(&in_list("channel", &only.channels, &mut params));
-        sql.push_str(&in_list("area_class", &only.area_classes, &mut params));
-        sql.push_str(&in_list("outcome", &only.outcomes, &mut params));
-        let conn = self.conn.lock().map_err(sql_error)?;
-        let n: i64 = conn
-            .query_row(&sql, rusqlite::params_from_iter(params.iter()), |r| {
-                r.get(0)
-            })
-            .map_err(sql_error)?;
-        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn pending_lettings_as_of(
@@ -486,34 +444,45 @@ impl Tx for Indexed<'_> {
         municipality: &str,
         as_of: NaiveDate,
     ) -> std::result::Result<Vec<DecisionRecord>, StoreError> {
-        let ids: Vec<String> = {
-            let conn = self.conn.lock().map_err(sql_error)?;
-            let mut statement = conn
-                .prepare(
-                    "SELECT l.id FROM decisions l \
-                     WHERE l.municipality = ?1 AND l.kind = 'letting' \
-                       AND l.outcome = 'pending_municipal_approval' AND l.event_date <= ?2 \
-                       AND NOT EXISTS (SELECT 1 FROM decisions s WHERE s.subject = l.subject \
-                           AND s.kind IN ('approval', 'municipal_rejection') \
-                           AND s.event_date <= ?2) \
-                     ORDER BY l.event_date, l.id",
-                )
-                .map_err(sql_error)?;
-            let rows = statement
-                .query_map(rusqlite::params![municipality, as_of.to_string()], |r| {
-                    r.get::<_, String>(0)
-                })
-                .map_err(sql_error)?;
-            rows.collect::<std::result::Result<_, _>>()
-                .map_err(sql_error)?
+        let filter = DecisionFilter {
+            municipality: Some(municipality.to_owned()),
+            kinds: vec![
+                DecisionKind::Letting,
+                DecisionKind::Approval,
+                DecisionKind::MunicipalRejection,
+            ],
+            from: None,
+            to: Some(as_of),
+            subject: None,
         };
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(d) = self.inner.decision(&id).await? {
-                out.push(d);
+        let mut pending: Vec<DecisionRecord> = Vec::new();
+        let mut settled = std::collections::HashSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .inner
+                .decisions(&filter, after.as_deref(), 1000)
+                .await?;
+            for d in &page {
+                match d.kind {
+                    DecisionKind::Letting if d.outcome == "pending_municipal_approval" => {
+                        pending.push(d.clone())
+                    }
+                    DecisionKind::Approval | DecisionKind::MunicipalRejection => {
+                        if let Some(s) = &d.subject {
+                            settled.insert(s.clone());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == 1000 => after = Some(last.id.clone()),
+                _ => break,
             }
         }
-        Ok(out)
+        pending.retain(|d| d.subject.as_ref().is_none_or(|s| !settled.contains(s)));
+        Ok(pending)
     }
 
     // Everything else: the store's own transaction.
@@ -700,16 +669,9 @@ async fn time_report(
     path: &Path,
     book: &Arc<RuleBook>,
     period: &Period,
-    indexed: bool,
+    paging: bool,
 ) -> Result<Timing> {
     let store = Store::open(&format!("sqlite://{}", path.display())).await?;
-    let conn = if indexed {
-        let c = rusqlite::Connection::open(path)?;
-        c.execute_batch(PROPOSED_INDEXES)?;
-        Some(Arc::new(Mutex::new(c)))
-    } else {
-        None
-    };
     let mut times = Vec::new();
     let mut report = None;
     let mut runs = RUNS;
@@ -717,20 +679,19 @@ async fn time_report(
     let mut run = 0;
     while run <= runs {
         let started = Instant::now();
-        let r = match &conn {
-            None => report::compute(&store, book, MUNICIPALITY, period.clone()).await?,
-            Some(conn) => {
-                let (conn, book, period) = (conn.clone(), book.clone(), period.clone());
-                store
-                    .read(move |tx| {
-                        let (conn, book, period) = (conn.clone(), book.clone(), period.clone());
-                        Box::pin(async move {
-                            let mut tx = Indexed { inner: tx, conn };
-                            report::compute_in(&mut tx, &book, MUNICIPALITY, &period).await
-                        })
+        let r = if paging {
+            let (book, period) = (book.clone(), period.clone());
+            store
+                .read(move |tx| {
+                    let (book, period) = (book.clone(), period.clone());
+                    Box::pin(async move {
+                        let mut tx = Paging { inner: tx };
+                        report::compute_in(&mut tx, &book, MUNICIPALITY, &period).await
                     })
-                    .await?
-            }
+                })
+                .await?
+        } else {
+            report::compute(&store, book, MUNICIPALITY, period.clone()).await?
         };
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         if run > 0 {
@@ -752,15 +713,6 @@ async fn time_report(
         peak_mib,
         report,
     })
-}
-
-/// A copy of the database, for the proposed indexes (the original stays as migrated).
-fn copy_of(path: &Path, name: &str) -> Result<PathBuf> {
-    let copy = path.with_file_name(format!("{name}.db"));
-    if !copy.exists() {
-        std::fs::copy(path, &copy)?;
-    }
-    Ok(copy)
 }
 
 async fn run() -> Result<()> {
@@ -797,19 +749,13 @@ async fn run() -> Result<()> {
             .ok()
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(0);
-        for indexed in [false, true] {
-            let db = if indexed {
-                let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("db");
-                copy_of(path, &format!("{stem}-indexed"))?
-            } else {
-                path.clone()
-            };
+        for paging in [false, true] {
             // Each measurement in a process of its own, so that its peak memory is its own.
             let output = std::process::Command::new(std::env::current_exe()?)
                 .arg("--bench")
                 .arg("--measure")
-                .arg(&db)
-                .arg(if indexed { "indexed" } else { "default" })
+                .arg(path)
+                .arg(if paging { "paging" } else { "store" })
                 .output()?;
             if !output.status.success() {
                 return Err(format!(
@@ -831,7 +777,7 @@ async fn run() -> Result<()> {
                 label,
                 thousands(decisions),
                 get(0),
-                if indexed { "indexed" } else { "default" },
+                if paging { "paging" } else { "store" },
                 get(1),
                 get(2),
                 get(3),
@@ -843,19 +789,19 @@ async fn run() -> Result<()> {
         }
     }
     println!(
-        "\n\"default\": the store's default count_decisions and pending_lettings_as_of (they page through the log);\n\
-         \"indexed\": the two answered by SQL from the indexes proposed in the README (on a copy of the database)."
+        "\n\"store\": the store as it is (SQLite answers the report's counts and pending lettings from indexes);\n\
+         \"paging\": those two replaced by the trait's defaults, which page through the log."
     );
     Ok(())
 }
 
 /// One measurement (in a child process): prints `RESULT events p50 min max peak-MiB
 /// indicator-5 indicator-6 pending`.
-async fn measure(path: &Path, indexed: bool) -> Result<()> {
+async fn measure(path: &Path, paging: bool) -> Result<()> {
     let book =
         Arc::new(rules::load_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules"))?.book);
     let period = Period::parse_quarter("2016Q2")?;
-    let t = time_report(path, &book, &period, indexed).await?;
+    let t = time_report(path, &book, &period, paging).await?;
     let value = |n: usize| {
         t.report
             .indicators
@@ -888,8 +834,8 @@ fn main() -> std::result::Result<(), Box<dyn Error + Send + Sync>> {
         .build()?;
     if let Some(i) = args.iter().position(|a| a == "--measure") {
         let path = PathBuf::from(args.get(i + 1).ok_or("--measure PATH MODE")?);
-        let indexed = args.get(i + 2).is_some_and(|m| m == "indexed");
-        return runtime.block_on(measure(&path, indexed));
+        let paging = args.get(i + 2).is_some_and(|m| m == "paging");
+        return runtime.block_on(measure(&path, paging));
     }
     runtime.block_on(run())
 }

@@ -775,15 +775,15 @@ pub fn render(r: &Report) -> String {
         h,
         "<section class=\"card\" id=\"grants\"><h2>Relocation grants</h2><div class=\"scroll\"><table><thead><tr><th></th><th class=\"n\">Decisions</th><th class=\"n\">Amount</th></tr></thead><tbody><tr><td>Applications decided</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr><tr><td>· approved</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr><tr><td>· refused</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr><tr><td>Paid in the period</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr><tr><td>Cancelled in the period</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></tbody></table></div>",
         g.applications.count,
-        dkk(g.applications.amount_ore),
+        dkk_whole(g.applications.amount_ore),
         g.approvals.count,
-        dkk(g.approvals.amount_ore),
+        dkk_whole(g.approvals.amount_ore),
         g.refusals.count,
-        dkk(g.refusals.amount_ore),
+        dkk_whole(g.refusals.amount_ore),
         g.payments.count,
-        dkk(g.payments.amount_ore),
+        dkk_whole(g.payments.amount_ore),
         g.cancellations.count,
-        dkk(g.cancellations.amount_ore)
+        dkk_whole(g.cancellations.amount_ore)
     );
     if !g.refusals_by_reason.is_empty() {
         let parts: Vec<String> = g
