@@ -97,7 +97,9 @@ const PROPOSAL_DATE: &str = "2007-06-01";
 const REGISTER_CONCURRENCY: usize = 64;
 /// A hard bound on the calls of one run, whatever the time.
 const MAX_CALLS_PER_RUN: u64 = 5_000_000;
-/// Vacancies registered before the first durable warm-up.
+/// Vacancies registered per call in flight before the first durable warm-up (at most
+/// FIRST_WARMUP_POOL); a warm-up that uses them up still measures its rate.
+const FIRST_WARMUP_PER_CALL: usize = 500;
 const FIRST_WARMUP_POOL: usize = 5_000;
 /// The timed durable run gets this many times the vacancies its warm-up rate needs.
 const POOL_MARGIN: f64 = 1.5;
@@ -462,7 +464,8 @@ async fn measure(
                 // Enough vacancies for the warm-up, then for the timed run at the rate the
                 // warm-up reached (registering them is durable load too, so it is done
                 // here, untimed).
-                let want = last_durable_rate.map_or(FIRST_WARMUP_POOL, |rate| {
+                let first = (FIRST_WARMUP_PER_CALL * concurrency).min(FIRST_WARMUP_POOL);
+                let want = last_durable_rate.map_or(first, |rate| {
                     (rate * warmup.as_secs_f64() * POOL_MARGIN) as usize
                 });
                 top_up(&setup, &context, args.departments, want, &mut registrations).await?;
@@ -1090,6 +1093,35 @@ mod tests {
         assert_eq!(percentile_ms(&v, 99.0), 99.0);
         assert_eq!(percentile_ms(&[7_000_000], 99.0), 7.0);
         assert_eq!(percentile_ms(&[], 50.0), 0.0);
+    }
+
+    /// A whole run, small and short: every mode works end to end over a fresh SQLite
+    /// file, without errors, and the table has a row per (mode, concurrency).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_short_run_measures_every_mode() {
+        let args = LoadgenArgs {
+            database_url: None,
+            duration_secs: 1,
+            warmup_secs: 0,
+            concurrency: vec![2],
+            mode: ModeArg::All,
+            calls_per_connection: 8,
+            departments: 10,
+            rules: None,
+            format: Format::Human,
+        };
+        let mut out = Vec::new();
+        let status = run(args, &mut out).await.expect("loadgen runs");
+        let table = String::from_utf8(out).expect("utf-8");
+        assert_eq!(status, Status::Ok, "{table}");
+        for mode in ["ping", "evaluate", "durable"] {
+            assert!(
+                table
+                    .lines()
+                    .any(|l| l.starts_with(&format!("| {mode} | 2 | 1 |"))),
+                "{table}"
+            );
+        }
     }
 
     #[test]
