@@ -197,28 +197,40 @@ fn letting_status(outcome: LettingOutcome) -> &'static str {
     }
 }
 
-async fn letting_for_update(
+/// A case of the caller's municipality, locked for the transaction, with its state; an
+/// organisation may touch only its own.
+async fn owned_case_for_update<S: serde::de::DeserializeOwned>(
     tx: &mut dyn Tx,
     principal: &Principal,
+    kind: CaseKind,
+    what: &'static str,
     id: &str,
-) -> Result<(CaseRow, LettingState), ServiceError> {
+) -> Result<(CaseRow, S), ServiceError> {
     let row = tx
-        .case_for_update(CaseKind::Letting, id)
+        .case_for_update(kind, id)
         .await?
         .filter(|r| r.municipality == principal.municipality())
         .ok_or_else(|| ServiceError::NotFound {
-            what: "letting",
+            what,
             id: id.to_owned(),
         })?;
     if let Principal::Organisation { organisation, .. } = principal
         && row.organisation.as_deref() != Some(organisation.as_str())
     {
         return Err(ServiceError::PermissionDenied(format!(
-            "letting `{id}` belongs to another organisation"
+            "{what} `{id}` belongs to another organisation"
         )));
     }
-    let state: LettingState = from_json(&row.body)?;
+    let state: S = from_json(&row.body)?;
     Ok((row, state))
+}
+
+async fn letting_for_update(
+    tx: &mut dyn Tx,
+    principal: &Principal,
+    id: &str,
+) -> Result<(CaseRow, LettingState), ServiceError> {
+    owned_case_for_update(tx, principal, CaseKind::Letting, "letting", id).await
 }
 
 async fn vacancy_for_update(
@@ -226,23 +238,7 @@ async fn vacancy_for_update(
     principal: &Principal,
     id: &str,
 ) -> Result<(CaseRow, VacancyState), ServiceError> {
-    let row = tx
-        .case_for_update(CaseKind::Vacancy, id)
-        .await?
-        .filter(|r| r.municipality == principal.municipality())
-        .ok_or_else(|| ServiceError::NotFound {
-            what: "vacancy",
-            id: id.to_owned(),
-        })?;
-    if let Principal::Organisation { organisation, .. } = principal
-        && row.organisation.as_deref() != Some(organisation.as_str())
-    {
-        return Err(ServiceError::PermissionDenied(format!(
-            "vacancy `{id}` belongs to another organisation's department"
-        )));
-    }
-    let state: VacancyState = from_json(&row.body)?;
-    Ok((row, state))
+    owned_case_for_update(tx, principal, CaseKind::Vacancy, "vacancy", id).await
 }
 
 /// Reads the vacancy (locked in a write transaction), checks that a letting may be
