@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{
     self, AreaClassification, ChannelDecision, EngineError, Explanation, GrantCase, GrantDecision,
-    LettingCase, LettingDecision, QuotaCounters, QuotaState, ReferralCase, ReferralDecision,
-    VacancyCase,
+    LettingCase, LettingDecision, MunicipalActCase, MunicipalActDecision, QuotaCounters,
+    QuotaState, ReferralCase, ReferralDecision, VacancyCase,
 };
-use crate::model::{AreaFacts, Channel, Household, Money, RuleBook};
+use crate::model::{ActKind, AreaFacts, Channel, Household, Money, RuleBook};
+use crate::rules::{self, SourceFile};
 
 /// What kind of decision a case asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +26,8 @@ pub enum CaseKind {
     Letting,
     Referral,
     Grant,
+    /// The municipality approves or rejects a pending letting.
+    MunicipalAct,
 }
 
 /// Counters before a vacancy, by channel name.
@@ -85,6 +88,9 @@ pub struct Case {
     pub purpose: Option<String>,
     pub amount: Option<Money>,
     pub pool_committed: Option<Money>,
+    /// For `municipal_act`: `approval` or `rejection`, and the main considerations.
+    pub act: Option<ActKind>,
+    pub considerations: Option<String>,
     pub expect: Option<Expect>,
 }
 
@@ -93,6 +99,12 @@ pub struct Case {
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     pub rule_set: Option<String>,
+    /// The ids of the layers that judged the case, in layer order.
+    pub layers: Option<Vec<String>>,
+    /// The id of the complaint guidance the decision carries, or `none`.
+    pub complaint: Option<String>,
+    /// Whether the decision says it rests on reference data that is not complete.
+    pub rests_on_incomplete_data: Option<bool>,
     pub class: Option<String>,
     /// `approved`, `rejected`, `pending_municipal_approval`, `accepted`, `refused`.
     pub outcome: Option<String>,
@@ -114,12 +126,19 @@ pub struct Expect {
     pub error: Option<String>,
 }
 
-/// A file of cases.
+/// A file of cases. `layers` names fixture rule files (relative to the tests directory)
+/// that join the rule book for this table only: an example municipality's decision, say,
+/// to test a national option no shipped municipality uses.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseTable {
     #[serde(default)]
+    pub layers: Vec<String>,
+    #[serde(default)]
     pub cases: Vec<Case>,
+    /// The fixture files named by `layers`, read by `read_tables`.
+    #[serde(skip)]
+    pub fixtures: Vec<SourceFile>,
 }
 
 /// A case file could not be read.
@@ -195,6 +214,7 @@ pub enum CaseDecision {
     Letting(LettingDecision),
     Referral(ReferralDecision),
     Grant(GrantDecision),
+    MunicipalAct(MunicipalActDecision),
 }
 
 impl CaseDecision {
@@ -209,6 +229,7 @@ impl CaseDecision {
             CaseDecision::Letting(d) => vec![&d.explanation],
             CaseDecision::Referral(d) => vec![&d.explanation],
             CaseDecision::Grant(d) => vec![&d.explanation],
+            CaseDecision::MunicipalAct(d) => vec![&d.explanation],
         }
     }
 
@@ -232,6 +253,7 @@ impl CaseDecision {
             CaseDecision::Letting(d) => Some(&d.area_class),
             CaseDecision::Referral(d) => Some(&d.area_class),
             CaseDecision::Grant(_) => None,
+            CaseDecision::MunicipalAct(d) => Some(&d.area_class),
         }
     }
 }
@@ -341,6 +363,18 @@ pub fn run(book: &RuleBook, case: &Case) -> Result<CaseDecision, CaseError> {
                 pool_committed: case.pool_committed.unwrap_or(Money::ZERO),
             },
         )?),
+        CaseKind::MunicipalAct => CaseDecision::MunicipalAct(engine::municipal_act(
+            book,
+            &MunicipalActCase {
+                date: case.date,
+                municipality: case.municipality.clone(),
+                department: need(&case.department, "municipal_act", "department")?.clone(),
+                area: need(&case.area, "municipal_act", "area")?.clone(),
+                act: *need(&case.act, "municipal_act", "act")?,
+                considerations: need(&case.considerations, "municipal_act", "considerations")?
+                    .clone(),
+            },
+        )?),
     })
 }
 
@@ -373,6 +407,33 @@ pub fn check(expect: &Expect, result: &Result<CaseDecision, CaseError>) -> Vec<S
                 ));
                 break;
             }
+        }
+    }
+    if let Some(want) = &expect.layers {
+        for e in &explanations {
+            let got: Vec<&str> = e.layers.iter().map(|l| &*l.id).collect();
+            if got != want.iter().map(String::as_str).collect::<Vec<_>>() {
+                failures.push(format!("judged by layers {got:?}, expected {want:?}"));
+                break;
+            }
+        }
+    }
+    if let Some(want) = &expect.complaint {
+        for e in &explanations {
+            let got = e.complaint.as_ref().map_or("none", |c| &*c.guidance_id);
+            if got != want {
+                failures.push(format!("complaint guidance is `{got}`, expected `{want}`"));
+                break;
+            }
+        }
+    }
+    if let Some(want) = expect.rests_on_incomplete_data {
+        let got = explanations.iter().any(|e| e.rests_on_incomplete_data());
+        if got != want {
+            failures.push(format!(
+                "the decision {} on incomplete reference data, expected the opposite",
+                if got { "rests" } else { "does not rest" }
+            ));
         }
     }
     if let Some(want) = &expect.class
@@ -505,8 +566,29 @@ pub fn run_tables(book: &RuleBook, tables: &[(String, CaseTable)]) -> TestRun {
     let mut asserted: Vec<String> = Vec::new();
     let mut dates: Vec<NaiveDate> = Vec::new();
     for (file, table) in tables {
+        let extended;
+        let table_book = if table.fixtures.is_empty() {
+            book
+        } else {
+            match rules::extend(book, &table.fixtures) {
+                Ok(b) => {
+                    extended = b;
+                    &extended
+                }
+                Err(e) => {
+                    cases.push(CaseReport {
+                        file: file.clone(),
+                        name: "the table's fixture layers".into(),
+                        date: NaiveDate::MIN,
+                        failures: vec![e.to_string()],
+                        fired: Vec::new(),
+                    });
+                    continue;
+                }
+            }
+        };
         for (i, case) in table.cases.iter().enumerate() {
-            let result = run(book, case);
+            let result = run(table_book, case);
             let expect = case.expect.clone().unwrap_or_default();
             let mut failures = check(&expect, &result);
             if case.expect.is_none() {
@@ -602,19 +684,38 @@ fn metas(set: &crate::model::RuleSet) -> impl Iterator<Item = &crate::model::Rul
         )
 }
 
-/// Reads every `*.toml` case table under `dir`.
+/// The folder of `dir` that holds fixture layers rather than case tables.
+pub const FIXTURES: &str = "fixtures";
+
+/// Reads every `*.toml` case table under `dir` (not its `fixtures/`), with the fixture
+/// layers each names.
 pub fn read_tables(dir: &Path) -> Result<Vec<(String, CaseTable)>, CaseFileError> {
     let mut tables = Vec::new();
     if !dir.exists() {
         return Ok(tables);
     }
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !(e.depth() == 1 && e.file_type().is_dir() && e.file_name() == FIXTURES));
+    for entry in walker {
         let entry = entry.map_err(|e| CaseFileError::Io {
             path: dir.display().to_string(),
             source: e.into(),
         })?;
         if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "toml") {
-            let table: CaseTable = read_file(entry.path())?;
+            let mut table: CaseTable = read_file(entry.path())?;
+            for name in &table.layers {
+                let path = dir.join(name);
+                let text = std::fs::read_to_string(&path).map_err(|source| CaseFileError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                table.fixtures.push(SourceFile {
+                    name: path.display().to_string(),
+                    text,
+                });
+            }
             tables.push((entry.path().display().to_string(), table));
         }
     }

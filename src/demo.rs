@@ -688,6 +688,9 @@ fn household(profile: Profile, reference: String, date: NaiveDate, rng: &mut Rng
         referral_conditions: Vec::new(),
         resource_weak: None,
         current_area_class: None,
+        waiting_list_registered_on: None,
+        municipal_dispensation: false,
+        moves_within_municipality: None,
     }
 }
 
@@ -709,6 +712,9 @@ fn referred_household(reference: String, date: NaiveDate, rng: &mut Rng) -> Hous
         referral_conditions: Vec::new(),
         resource_weak: Some(true),
         current_area_class: None,
+        waiting_list_registered_on: None,
+        municipal_dispensation: false,
+        moves_within_municipality: None,
     }
 }
 
@@ -1255,6 +1261,9 @@ fn plan_grants(seed: u64) -> Result<Vec<(NaiveDate, GrantStep)>, ServiceError> {
             referral_conditions: Vec::new(),
             resource_weak: Some(true),
             current_area_class: (!special).then(|| "exposed".to_owned()),
+            waiting_list_registered_on: None,
+            municipal_dispensation: false,
+            moves_within_municipality: None,
         };
         let (purpose, amount, expect) = match index {
             NOT_IN_EXPOSED_AREA => {
@@ -1683,8 +1692,7 @@ fn municipality_quotas_hold(
         None => ([0; 4], 0),
     };
     set.channels
-        .quotas
-        .iter()
+        .floors()
         .filter(|q| q.counted_over == CountedOver::Municipality && q.meta.in_force(date))
         .all(|q| match q.share {
             // A quota of the form "at least a share": with counts only growing and at most
@@ -1700,7 +1708,7 @@ fn municipality_quotas_hold(
 fn period_of(book: &RuleBook, date: NaiveDate) -> String {
     book.in_force(MUNICIPALITY, date).map_or_else(
         || date.year().to_string(),
-        |set| period_key(set.channels.period, date),
+        |set| period_key(set.channels.period(), date),
     )
 }
 

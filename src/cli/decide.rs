@@ -69,6 +69,9 @@ fn print_human(decision: &CaseDecision, out: &mut dyn Write) -> std::io::Result<
             d.remaining,
             d.pool
         )?,
+        CaseDecision::MunicipalAct(d) => {
+            writeln!(out, "municipal act (area class {})", d.area_class)?
+        }
     }
     for e in decision.explanations().into_iter().take(1) {
         print_explanation(e, out)?;
@@ -82,8 +85,30 @@ fn print_explanation(e: &Explanation, out: &mut dyn Write) -> std::io::Result<()
         "judged by: {} (sha256 {}) on {}",
         e.rule_set_id, e.rule_set_hash, e.decided_on
     )?;
+    for l in &e.layers {
+        writeln!(
+            out,
+            "  layer {} ({}): {} (sha256 {})",
+            l.id,
+            l.kind.as_str(),
+            l.title,
+            l.content_hash
+        )?;
+    }
     for r in &e.reference_data {
-        writeln!(out, "reference data: {} (sha256 {})", r.id, r.content_hash)?;
+        writeln!(
+            out,
+            "reference data: {} ({}, sha256 {})",
+            r.id,
+            r.completeness.as_str(),
+            r.content_hash
+        )?;
+    }
+    if e.rests_on_incomplete_data() {
+        writeln!(
+            out,
+            "NOTE: the decision rests on reference data that is not complete"
+        )?;
     }
     for f in &e.fired {
         let section = f
@@ -92,7 +117,11 @@ fn print_explanation(e: &Explanation, out: &mut dyn Write) -> std::io::Result<()
             .as_deref()
             .map(|s| format!(", {s}"))
             .unwrap_or_default();
-        writeln!(out, "\n- {} [{}{}]", f.rule_id, f.source.document, section)?;
+        writeln!(
+            out,
+            "\n- {} ({}) [{}{}]",
+            f.rule_id, f.layer, f.source.document, section
+        )?;
         for c in &f.comparisons {
             writeln!(
                 out,
@@ -106,6 +135,14 @@ fn print_explanation(e: &Explanation, out: &mut dyn Write) -> std::io::Result<()
         }
         writeln!(out, "    da: {}", f.message_da)?;
         writeln!(out, "    en: {}", f.message_en)?;
+    }
+    if let Some(c) = &e.considerations {
+        writeln!(out, "\nmain considerations: {c}")?;
+    }
+    if let Some(c) = &e.complaint {
+        writeln!(out, "\ncomplaint ({}):", c.guidance_id)?;
+        writeln!(out, "    da: {} {} {}", c.body_da, c.how_da, c.deadline_da)?;
+        writeln!(out, "    en: {} {} {}", c.body_en, c.how_en, c.deadline_en)?;
     }
     if !e.facts.is_empty() {
         writeln!(out, "\nfacts used:")?;

@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use super::explain::Comparison;
 use crate::model::{
     AreaFacts, BenefitPersons, BenefitTest, Condition, Fact, FactValue, Household, HouseholdRule,
-    Money, Person, PersonRole, RuleSet,
+    Money, MonthCounting, Person, PersonRole, RuleSet,
 };
 
 /// The facts a condition can see.
@@ -77,6 +77,13 @@ impl FactContext<'_> {
                 .current_area_class
                 .as_deref()
                 .map(|c| FactValue::Term(c.into())),
+            Fact::HouseholdMunicipalDispensation => self
+                .household
+                .map(|h| FactValue::Bool(h.municipal_dispensation)),
+            Fact::HouseholdMovesWithinMunicipality => self
+                .household?
+                .moves_within_municipality
+                .map(FactValue::Bool),
             Fact::GrantPurpose => self.grant.map(|(p, _)| FactValue::Term(p.into())),
             Fact::GrantAmount => self.grant.map(|(_, a)| FactValue::Money(a)),
         }
@@ -317,15 +324,24 @@ fn receipt(person: &Person, test: &BenefitTest, date: NaiveDate) -> Option<(Arc<
         .map(|s| (s.from, s.to, s.kind.as_str()))
         .collect();
     spells.sort_by_key(|s| s.0);
-    // Merge runs: a spell starting no later than the day after the previous one ended.
+    // Merge runs. Counted by whole calendar months, a run is broken only by a whole
+    // calendar month without receipt (L 32 2004-05, § 51 b, stk. 2: "Perioden afbrydes,
+    // hvis personen i en hel kalendermåned ikke har modtaget …"); counted day for day, by
+    // any day without it.
+    let joins = |end: NaiveDate, start: NaiveDate| match test.month_counting {
+        MonthCounting::ElapsedMonths => end.succ_opt().is_none_or(|next| start <= next),
+        MonthCounting::WholeCalendarMonths => {
+            end.succ_opt().is_none_or(|next| start <= next)
+                || whole_calendar_months(
+                    end.succ_opt().unwrap_or(end),
+                    start.pred_opt().unwrap_or(start),
+                ) == 0
+        }
+    };
     let mut runs: Vec<(NaiveDate, Option<NaiveDate>, &str)> = Vec::new();
     for spell in spells {
         match runs.last_mut() {
-            Some(last)
-                if last
-                    .1
-                    .is_none_or(|end| end.succ_opt().is_none_or(|next| spell.0 <= next)) =>
-            {
+            Some(last) if last.1.is_none_or(|end| joins(end, spell.0)) => {
                 last.1 = match (last.1, spell.1) {
                     (None, _) | (_, None) => None,
                     (Some(a), Some(b)) => Some(a.max(b)),
@@ -344,7 +360,31 @@ fn receipt(person: &Person, test: &BenefitTest, date: NaiveDate) -> Option<(Arc<
         .find(|k| ***k == *kind)
         .cloned()
         .unwrap_or_else(|| kind.into());
-    Some((kind, whole_months(start, until), current))
+    let months = match test.month_counting {
+        MonthCounting::ElapsedMonths => whole_months(start, until),
+        MonthCounting::WholeCalendarMonths => whole_calendar_months(start, until),
+    };
+    Some((kind, months, current))
+}
+
+/// Calendar months lying wholly within `start..=end`, from the first whole month on: a
+/// run from 2006-09-15 to 2007-03-01 covers October to February, 5.
+pub fn whole_calendar_months(start: NaiveDate, end: NaiveDate) -> u32 {
+    let month_index = |d: NaiveDate| d.year() * 12 + d.month0() as i32;
+    let first = if start.day() == 1 {
+        month_index(start)
+    } else {
+        month_index(start) + 1
+    };
+    let last_day_of_month = end
+        .succ_opt()
+        .is_none_or(|next| next.month() != end.month());
+    let last = if last_day_of_month {
+        month_index(end)
+    } else {
+        month_index(end) - 1
+    };
+    u32::try_from((last - first + 1).max(0)).unwrap_or(0)
 }
 
 /// Whole calendar months from `start` to `end`: 2006-09-01 → 2007-03-01 is 6.
@@ -374,6 +414,18 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn whole_calendar_months_count_months_received_throughout() {
+        // Received from the 1st: September to February.
+        assert_eq!(whole_calendar_months(d(2006, 9, 1), d(2007, 3, 1)), 6);
+        // From the 15th: the first whole month is October.
+        assert_eq!(whole_calendar_months(d(2006, 9, 15), d(2007, 3, 1)), 5);
+        // 31 January to 28 February: February is whole, January is not.
+        assert_eq!(whole_calendar_months(d(2007, 1, 31), d(2007, 2, 28)), 1);
+        assert_eq!(whole_calendar_months(d(2007, 2, 2), d(2007, 2, 27)), 0);
+        assert_eq!(whole_calendar_months(d(2007, 3, 1), d(2006, 3, 1)), 0);
     }
 
     #[test]

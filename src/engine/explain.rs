@@ -10,7 +10,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{LegalSource, RuleMeta, RuleSet, Slot};
+use crate::model::{
+    ComplaintGuidance, Completeness, LayerRef, LegalSource, RuleMeta, RuleSet, Slot,
+};
 
 /// One comparison a rule made: `fact op threshold`, with the case's value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +46,9 @@ impl From<&LegalSource> for SourceText {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FiredRule {
     pub rule_id: Arc<str>,
+    /// The layer (rule file) the rule is written in.
+    #[serde(default)]
+    pub layer: Arc<str>,
     pub source: SourceText,
     pub comparisons: Vec<Comparison>,
     pub message_da: String,
@@ -55,6 +60,42 @@ pub struct FiredRule {
 pub struct ReferenceUsed {
     pub id: Arc<str>,
     pub content_hash: Arc<str>,
+    /// How much of its source the list holds; a decision on an extract or illustrative
+    /// data says so.
+    #[serde(default = "complete")]
+    pub completeness: Completeness,
+}
+
+fn complete() -> Completeness {
+    Completeness::Complete
+}
+
+/// Klagevejledning as written into a decision (forvaltningsloven § 25).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplaintText {
+    pub guidance_id: Arc<str>,
+    pub source: SourceText,
+    pub body_da: Arc<str>,
+    pub body_en: Arc<str>,
+    pub how_da: Arc<str>,
+    pub how_en: Arc<str>,
+    pub deadline_da: Arc<str>,
+    pub deadline_en: Arc<str>,
+}
+
+impl From<&ComplaintGuidance> for ComplaintText {
+    fn from(c: &ComplaintGuidance) -> Self {
+        ComplaintText {
+            guidance_id: c.id.clone(),
+            source: (&c.source).into(),
+            body_da: c.body.da.clone(),
+            body_en: c.body.en.clone(),
+            how_da: c.how.da.clone(),
+            how_en: c.how.en.clone(),
+            deadline_da: c.deadline.da.clone(),
+            deadline_en: c.deadline.en.clone(),
+        }
+    }
 }
 
 /// The reasons for a decision, complete enough to explain it years later.
@@ -62,12 +103,23 @@ pub struct ReferenceUsed {
 pub struct Explanation {
     pub rule_set_id: Arc<str>,
     pub rule_set_hash: Arc<str>,
+    /// Every layer that judged the decision: national law, the municipality's decisions,
+    /// agreements; each with its version hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerRef>,
     pub decided_on: NaiveDate,
     pub fired: Vec<FiredRule>,
     /// The facts the decision used, by name.
     pub facts: BTreeMap<Cow<'static, str>, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reference_data: Vec<ReferenceUsed>,
+    /// The caseworker's main considerations for a discretionary act (forvaltningsloven
+    /// § 24, stk. 1, 2. pkt.).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub considerations: Option<String>,
+    /// Where, how and by when the decision can be complained about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaint: Option<ComplaintText>,
 }
 
 impl Explanation {
@@ -75,11 +127,37 @@ impl Explanation {
         Explanation {
             rule_set_id: set.id.clone(),
             rule_set_hash: set.content_hash.clone(),
+            layers: set.layers.clone(),
             decided_on: date,
             fired: Vec::new(),
             facts: BTreeMap::new(),
             reference_data: Vec::new(),
+            considerations: None,
+            complaint: None,
         }
+    }
+
+    /// Attaches the complaint guidance the rule set gives for this kind of decision.
+    pub fn complaint_from(&mut self, set: &RuleSet, kind: crate::model::ComplaintKind) {
+        self.complaint = set.complaint(kind).map(Into::into);
+    }
+
+    /// Records a list the decision relied on, once.
+    pub fn used(&mut self, id: &Arc<str>, content_hash: &Arc<str>, completeness: Completeness) {
+        if !self.reference_data.iter().any(|r| r.id == *id) {
+            self.reference_data.push(ReferenceUsed {
+                id: id.clone(),
+                content_hash: content_hash.clone(),
+                completeness,
+            });
+        }
+    }
+
+    /// Whether the decision rests on reference data that is not complete.
+    pub fn rests_on_incomplete_data(&self) -> bool {
+        self.reference_data
+            .iter()
+            .any(|r| r.completeness != Completeness::Complete)
     }
 
     pub fn fact(&mut self, name: impl Into<Cow<'static, str>>, value: impl ToString) {
@@ -89,6 +167,7 @@ impl Explanation {
     pub fn fire(&mut self, meta: &RuleMeta, comparisons: Vec<Comparison>, slots: &SlotValues) {
         self.fired.push(FiredRule {
             rule_id: meta.id.clone(),
+            layer: meta.layer.clone(),
             source: (&meta.source).into(),
             comparisons,
             message_da: meta.message.da.render(|s| slots.get(s, Lang::Da)),

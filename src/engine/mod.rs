@@ -2,6 +2,7 @@
 //! No I/O, no clock: everything a decision depends on is an argument, so a decision can
 //! be replayed years later from what was stored.
 
+mod acts;
 pub mod eval;
 pub mod explain;
 mod quota;
@@ -12,11 +13,12 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AreaFacts, Channel, CountedOver, Evidence, Household, LettingEffect, Money, RuleBook, RuleSet,
-    ShareSource, Slot, Vocabulary,
+    AreaFacts, Channel, ComplaintKind, CountedOver, Evidence, Household, LettingEffect, Money,
+    RuleBook, RuleSet, ShareSource, Slot, Vocabulary,
 };
+pub use acts::{MunicipalActCase, MunicipalActDecision, complaint_guidance, municipal_act};
 use eval::{FactContext, Missing, Trace, role_name};
-pub use explain::{Comparison, Explanation, FiredRule, ReferenceUsed, SlotValues};
+pub use explain::{Comparison, ComplaintText, Explanation, FiredRule, ReferenceUsed, SlotValues};
 pub use quota::{QuotaCounters, QuotaState, period_key};
 
 /// Why the engine could not decide. The caller's input was incomplete or the rule book has
@@ -48,6 +50,16 @@ pub enum EngineError {
     },
     #[error("rule set `{0}` has no relocation-grant rules")]
     NoGrantRules(Arc<str>),
+    #[error("rule set `{rule_set}` gives the municipality no {act} of lettings in {class} areas")]
+    NoActRule {
+        act: &'static str,
+        class: Arc<str>,
+        rule_set: Arc<str>,
+    },
+    #[error(
+        "rule set `{0}` has no letting channels: its national layer must give the order and the fallback"
+    )]
+    NoChannels(Arc<str>),
 }
 
 fn rule_set<'b>(
@@ -105,11 +117,15 @@ fn classify_with(
     explanation: &mut Explanation,
 ) -> Result<Arc<str>, EngineError> {
     let mut designated: Vec<Arc<str>> = Vec::new();
-    let mut designation_names: Vec<(Arc<str>, Arc<str>)> = Vec::new();
+    let mut designation_names = Vec::new();
     for d in book.reference.designations_on(municipality, date) {
         if d.areas.contains_key(area.id.as_str()) {
             designated.push(d.class.clone());
-            designation_names.push((d.id.clone(), d.content_hash.clone()));
+            designation_names.push((
+                d.id.clone(),
+                d.content_hash.clone(),
+                d.provenance.completeness,
+            ));
         }
     }
     let ctx = FactContext {
@@ -148,14 +164,14 @@ fn classify_with(
             {
                 slots.same(Slot::Criteria, c.actual.clone());
             }
-            if let Some((id, _)) = designation_names.first() {
+            if let Some((id, _, _)) = designation_names.first() {
                 slots.same(Slot::Designation, id.to_string());
             }
-            for (id, hash) in &designation_names {
-                explanation.reference_data.push(ReferenceUsed {
-                    id: id.clone(),
-                    content_hash: hash.clone(),
-                });
+            // Only a class that rests on a designation relies on the list.
+            if matches!(rule.when, crate::model::Condition::DesignatedAs(_)) {
+                for (id, hash, completeness) in &designation_names {
+                    explanation.used(id, hash, *completeness);
+                }
             }
             explanation.fact("area.class", &rule.class);
             explanation.fire(&rule.meta, trace.comparisons, &slots);
@@ -220,10 +236,13 @@ pub fn assign_channel(
     after.municipality.vacancies += 1;
 
     let assignment = &set.channels;
+    let Some(fallback) = &assignment.fallback else {
+        return Err(EngineError::NoChannels(set.id.clone()));
+    };
     let mut checked = Vec::new();
     let mut chosen = None;
     'channels: for channel in &assignment.order[..assignment.order.len().saturating_sub(1)] {
-        for quota in assignment.quotas.iter().filter(|q| {
+        for quota in assignment.floors().filter(|q| {
             q.channel == *channel && q.meta.in_force(case.date) && q.applies_to_class(&class)
         }) {
             let share = match quota.share {
@@ -235,12 +254,11 @@ pub fn assign_channel(
                         case.date,
                     ) {
                         Some((list, s)) => {
-                            if !explanation.reference_data.iter().any(|r| r.id == list.id) {
-                                explanation.reference_data.push(ReferenceUsed {
-                                    id: list.id.clone(),
-                                    content_hash: list.content_hash.clone(),
-                                });
-                            }
+                            explanation.used(
+                                &list.id,
+                                &list.content_hash,
+                                list.provenance.completeness,
+                            );
                             s
                         }
                         None => default,
@@ -305,7 +323,7 @@ pub fn assign_channel(
             let (da, en) = channel.words();
             slots.set(Slot::Channel, da, en);
             slots.same(Slot::Vacancies, after.department.vacancies.to_string());
-            explanation.fire(&assignment.fallback, checked, &slots);
+            explanation.fire(fallback, checked, &slots);
             channel
         }
     };
@@ -315,7 +333,7 @@ pub fn assign_channel(
     Ok(ChannelDecision {
         channel,
         area_class: class,
-        period: period_key(assignment.period, case.date),
+        period: period_key(assignment.period(), case.date),
         counters_after: after,
         explanation,
     })
@@ -400,11 +418,24 @@ pub fn evaluate_letting(
     let mut rejected = false;
     let mut needs_approval = false;
     let mut obligations: Vec<Arc<str>> = Vec::new();
-    for rule in set
+    // Rejections first: a rejected letting does not also await the municipality.
+    let applicable: Vec<_> = set
         .letting_rules
         .iter()
-        .filter(|r| r.meta.in_force(case.date) && r.applies_to_classes.contains(&class))
-    {
+        .filter(|r| r.meta.in_force(case.date) && r.applies_to(&case.area.id, &class))
+        .collect();
+    let rules = applicable
+        .iter()
+        .filter(|r| r.effect == LettingEffect::Reject)
+        .chain(
+            applicable
+                .iter()
+                .filter(|r| r.effect == LettingEffect::RequireMunicipalApproval),
+        );
+    for rule in rules {
+        if rejected && rule.effect == LettingEffect::RequireMunicipalApproval {
+            break;
+        }
         let mut trace = Trace::default();
         if !ctx
             .eval(&rule.when, &mut trace)
@@ -446,11 +477,24 @@ pub fn evaluate_letting(
             LettingEffect::RequireMunicipalApproval => needs_approval = true,
         }
         for o in &rule.obligations {
-            if !obligations.contains(o) {
-                obligations.push(o.clone());
+            let scheme_start = rule.adoption.as_ref().and_then(|a| a.meta.effective_from);
+            let registered = case.household.waiting_list_registered_on;
+            if o.only_if_registered_before_adoption {
+                if let (Some(start), Some(on)) = (scheme_start, registered) {
+                    explanation.fact("household.waiting_list_registered_on", on);
+                    if on >= start {
+                        continue;
+                    }
+                }
+            }
+            if !obligations.contains(&o.id) {
+                obligations.push(o.id.clone());
             }
         }
         explanation.fire(&rule.meta, trace.comparisons, &slots);
+        if let Some(adoption) = &rule.adoption {
+            explanation.fire(&adoption.meta, Vec::new(), &slots);
+        }
     }
     let outcome = if rejected {
         LettingOutcome::Rejected
@@ -494,6 +538,9 @@ pub fn evaluate_letting(
         }
     };
     explanation.fact("outcome", format!("{outcome:?}"));
+    if outcome == LettingOutcome::Rejected {
+        explanation.complaint_from(set, ComplaintKind::LettingRejection);
+    }
     Ok(LettingDecision {
         outcome,
         area_class: class,
@@ -566,7 +613,7 @@ pub fn evaluate_referral(
     for rule in set
         .referral_rules
         .iter()
-        .filter(|r| r.meta.in_force(case.date) && r.applies_to_classes.contains(&class))
+        .filter(|r| r.meta.in_force(case.date) && r.applies_to(&case.area.id, &class))
     {
         let mut trace = Trace::default();
         if ctx
@@ -591,10 +638,14 @@ pub fn evaluate_referral(
                 .unzip();
             slots.set(Slot::Conditions, da.join("; "), en.join("; "));
             explanation.fire(&rule.meta, trace.comparisons, &slots);
+            if let Some(adoption) = &rule.adoption {
+                explanation.fire(&adoption.meta, Vec::new(), &slots);
+            }
             refused = true;
         }
     }
     let outcome = if refused {
+        explanation.complaint_from(set, ComplaintKind::ReferralDecision);
         ReferralOutcome::Refused
     } else {
         ReferralOutcome::Accepted
@@ -659,6 +710,7 @@ pub fn evaluate_grant(book: &RuleBook, case: &GrantCase) -> Result<GrantDecision
         .filter(|m| m.ore() >= 0)
         .unwrap_or(Money::ZERO);
     let mut explanation = Explanation::new(set, case.date);
+    explanation.complaint_from(set, ComplaintKind::GrantDecision);
     explanation.fact("grant.purpose", &case.purpose);
     explanation.fact("grant.amount", amount);
     explanation.fact("pool.committed", case.pool_committed);
@@ -675,7 +727,9 @@ pub fn evaluate_grant(book: &RuleBook, case: &GrantCase) -> Result<GrantDecision
     slots.money(Slot::Amount, amount);
     slots.money(Slot::Remaining, remaining);
     slots.money(Slot::Pool, rules.pool_per_year);
-    slots.money(Slot::Maximum, rules.maximum_amount);
+    if let Some((maximum, _)) = &rules.maximum {
+        slots.money(Slot::Maximum, *maximum);
+    }
     slots.set(Slot::Purpose, &*purpose.da, &*purpose.en);
     slots.same(Slot::Date, case.date.to_string());
     let refuse = |mut explanation: Explanation, meta, comparisons| {
@@ -706,9 +760,11 @@ pub fn evaluate_grant(book: &RuleBook, case: &GrantCase) -> Result<GrantDecision
         actual: amount.to_string(),
         holds,
     };
-    if amount > rules.maximum_amount {
-        let c = money_cmp("grant.amount", rules.maximum_amount, false);
-        return refuse(explanation, &rules.maximum_rule, vec![c]);
+    if let Some((maximum, rule)) = &rules.maximum
+        && amount > *maximum
+    {
+        let c = money_cmp("grant.amount", *maximum, false);
+        return refuse(explanation, rule, vec![c]);
     }
     if amount > remaining {
         let c = money_cmp("grant.amount", remaining, false);

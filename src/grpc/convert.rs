@@ -180,6 +180,9 @@ impl Reader {
                 referral_conditions: Vec::new(),
                 resource_weak: None,
                 current_area_class: None,
+                waiting_list_registered_on: None,
+                municipal_dispensation: false,
+                moves_within_municipality: None,
             };
         };
         let applicant_ref = self.reference(&format!("{field}.applicant_ref"), &h.applicant_ref);
@@ -260,6 +263,12 @@ impl Reader {
             resource_weak: h.resource_weak,
             current_area_class: (!h.current_area_class.is_empty())
                 .then(|| h.current_area_class.clone()),
+            waiting_list_registered_on: self.optional_date(
+                &format!("{field}.waiting_list_registered_on"),
+                &h.waiting_list_registered_on,
+            ),
+            municipal_dispensation: h.municipal_dispensation,
+            moves_within_municipality: h.moves_within_municipality,
         }
     }
 

@@ -118,6 +118,17 @@ pub struct Household {
     pub resource_weak: Option<bool>,
     /// The class of the area the household lives in now (grants for moving out).
     pub current_area_class: Option<String>,
+    /// When the applicant was put on the waiting list: a § 51 b replacement dwelling is
+    /// owed to applicants registered before the municipality's decision took effect.
+    #[serde(default)]
+    pub waiting_list_registered_on: Option<NaiveDate>,
+    /// The municipality has granted a dispensation from mandatory rejection
+    /// (§ 51 c, stk. 4: "i helt særlige tilfælde").
+    #[serde(default)]
+    pub municipal_dispensation: bool,
+    /// The household moves to another dwelling in the same municipality (§ 63 c, stk. 2).
+    #[serde(default)]
+    pub moves_within_municipality: Option<bool>,
 }
 
 impl Household {
@@ -235,6 +246,8 @@ fact_catalogue! {
     HouseholdReferralConditions => "household.referral_conditions", TermSet, Household;
     HouseholdResourceWeak => "household.resource_weak", Bool, Household;
     HouseholdCurrentAreaClass => "household.current_area_class", Term, Household;
+    HouseholdMunicipalDispensation => "household.municipal_dispensation", Bool, Household;
+    HouseholdMovesWithinMunicipality => "household.moves_within_municipality", Bool, Household;
     GrantPurpose => "grant.purpose", Term, Grant;
     GrantAmount => "grant.amount", Money, Grant;
 }

@@ -1,7 +1,9 @@
 //! The checked model the engine runs on. Every value here has passed validation: ids are
 //! resolved, decimals are exact, templates only name placeholders their rule can fill.
 
+pub mod compose;
 pub mod facts;
+pub mod layer;
 mod quantity;
 pub mod template;
 
@@ -9,10 +11,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use facts::{
     AreaFacts, BenefitSpell, Evidence, Fact, FactType, FactValue, Household, Person, PersonRole,
+};
+pub use layer::{
+    Adoption, ComplaintGuidance, ComplaintKind, LayerKind, LayerRef, QuotaModality, RuleModality,
+    Words,
 };
 pub use quantity::{CalendarPeriod, CompareOp, Money, Share};
 pub use template::{Slot, Template};
@@ -36,6 +42,8 @@ pub struct Message {
 #[derive(Debug, Clone)]
 pub struct RuleMeta {
     pub id: Arc<str>,
+    /// The id of the layer (rule file) the rule is written in.
+    pub layer: Arc<str>,
     pub source: LegalSource,
     pub message: Message,
     pub effective_from: Option<NaiveDate>,
@@ -129,10 +137,23 @@ pub enum HouseholdRule {
     Both,
 }
 
+/// How months of benefit receipt are counted; the rule file states which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonthCounting {
+    /// Calendar months covered from their first to their last day by the run of receipt
+    /// ("sammenhængende kalendermåneder"): a run from 2006-09-15 has its first whole
+    /// month in October.
+    WholeCalendarMonths,
+    /// Months elapsed from the start of the run, day for day (2006-09-15 → 2007-03-15 is 6).
+    ElapsedMonths,
+}
+
 #[derive(Debug, Clone)]
 pub struct BenefitTest {
     pub kinds: Vec<Arc<str>>,
     pub consecutive_calendar_months: u32,
+    pub month_counting: MonthCounting,
     pub currently_receiving: bool,
     pub persons: BenefitPersons,
     pub cohabitant_counts_after: Option<CalendarPeriod>,
@@ -155,14 +176,37 @@ pub enum LettingEffect {
     RequireMunicipalApproval,
 }
 
+/// A duty a rejection creates, and to whom it is owed.
+#[derive(Debug, Clone)]
+pub struct Obligation {
+    pub id: Arc<str>,
+    /// Owed only to applicants on the waiting list before the adopting decision took
+    /// effect (§ 51 b's replacement dwelling). An applicant whose registration date is not
+    /// stated is treated as owed.
+    pub only_if_registered_before_adoption: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct LettingRule {
     pub meta: RuleMeta,
+    pub modality: RuleModality,
+    /// For an option: the name municipal decisions adopt it by.
+    pub option: Option<Arc<str>>,
     pub applies_to_classes: Vec<Arc<str>>,
     pub when: Condition,
     pub unless: Option<Condition>,
     pub effect: LettingEffect,
-    pub obligations: Vec<Arc<str>>,
+    pub obligations: Vec<Obligation>,
+    /// In a composed rule set: the municipal decision that brought an option into force.
+    pub adoption: Option<Arc<Adoption>>,
+}
+
+impl LettingRule {
+    /// Whether the rule applies to a vacancy in `area` of class `class`.
+    pub fn applies_to(&self, area: &str, class: &str) -> bool {
+        self.applies_to_classes.iter().any(|c| &**c == class)
+            && self.adoption.as_ref().is_none_or(|a| a.covers_area(area))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -175,8 +219,44 @@ pub struct PriorityRule {
 #[derive(Debug, Clone)]
 pub struct ReferralRule {
     pub meta: RuleMeta,
+    pub modality: RuleModality,
+    pub option: Option<Arc<str>>,
     pub applies_to_classes: Vec<Arc<str>>,
     pub when: Condition,
+    pub adoption: Option<Arc<Adoption>>,
+}
+
+impl ReferralRule {
+    pub fn applies_to(&self, area: &str, class: &str) -> bool {
+        self.applies_to_classes.iter().any(|c| &**c == class)
+            && self.adoption.as_ref().is_none_or(|a| a.covers_area(area))
+    }
+}
+
+/// What the municipality does by hand in a letting case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActKind {
+    Approval,
+    Rejection,
+}
+
+impl ActKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActKind::Approval => "approval",
+            ActKind::Rejection => "rejection",
+        }
+    }
+}
+
+/// The legal basis and the words of a municipal act (an approval or rejection of a
+/// letting), with the caseworker's main considerations as `{considerations}`.
+#[derive(Debug, Clone)]
+pub struct ActRule {
+    pub meta: RuleMeta,
+    pub act: ActKind,
+    pub applies_to_classes: Vec<Arc<str>>,
 }
 
 /// The ways a vacancy can be let, in the vocabulary of the law.
@@ -254,12 +334,15 @@ pub enum ShareSource {
 #[derive(Debug, Clone)]
 pub struct Quota {
     pub meta: RuleMeta,
+    pub modality: QuotaModality,
     pub channel: Channel,
     pub share: ShareSource,
     pub op: CompareOp,
     pub in_classes: Vec<Arc<str>>,
     pub not_in_classes: Vec<Arc<str>>,
     pub counted_over: CountedOver,
+    /// Where `share` is written, for frame diagnostics.
+    pub share_at: (usize, usize),
 }
 
 impl Quota {
@@ -269,13 +352,28 @@ impl Quota {
     }
 }
 
-#[derive(Debug, Clone)]
+/// Letting channels. National law gives the order, the period and the fallback; every
+/// layer may add quotas (floors, caps, goals).
+#[derive(Debug, Clone, Default)]
 pub struct ChannelAssignment {
     pub order: Vec<Channel>,
-    pub period: QuotaPeriod,
+    pub period: Option<QuotaPeriod>,
     pub quotas: Vec<Quota>,
     /// The channel a vacancy goes to when no quota is due: the last in `order`.
-    pub fallback: RuleMeta,
+    pub fallback: Option<RuleMeta>,
+}
+
+impl ChannelAssignment {
+    /// The quotas that assign vacancies: floors only (caps bound, goals are monitored).
+    pub fn floors(&self) -> impl Iterator<Item = &Quota> {
+        self.quotas
+            .iter()
+            .filter(|q| q.modality == QuotaModality::Floor)
+    }
+
+    pub fn period(&self) -> QuotaPeriod {
+        self.period.unwrap_or(QuotaPeriod::CalendarYear)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -289,19 +387,24 @@ pub struct GrantRule {
 pub struct GrantRules {
     pub pool_per_year: Money,
     pub standard_amount: Money,
-    pub maximum_amount: Money,
+    /// A cap on one grant, where a layer sets one (with the rule that refuses above it).
+    pub maximum: Option<(Money, RuleMeta)>,
     pub pool_rule: RuleMeta,
-    pub maximum_rule: RuleMeta,
     pub approval_rule: RuleMeta,
     pub eligibility: Vec<GrantRule>,
 }
 
-/// A checked rule set: the law of one jurisdiction over one period.
+/// A checked rule set: one layer of the law (a rule file), or the composition of every
+/// layer in force for one municipality over one period (see [`compose`]).
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     pub id: Arc<str>,
     pub title: Arc<str>,
     pub jurisdiction: Arc<str>,
+    /// The layer a file is; a composed set has the kind of its lowest layer.
+    pub layer: LayerKind,
+    /// The layers that make up the set: the file itself, or every layer composed.
+    pub layers: Vec<LayerRef>,
     pub effective_from: NaiveDate,
     pub effective_to: Option<NaiveDate>,
     pub sources: Vec<LegalSource>,
@@ -317,6 +420,11 @@ pub struct RuleSet {
     pub referral_rules: Vec<ReferralRule>,
     pub channels: ChannelAssignment,
     pub grants: Option<GrantRules>,
+    pub municipal_acts: Vec<ActRule>,
+    /// Municipal decisions to use national options (municipal layers only; composed sets
+    /// carry them on the rules they adopt).
+    pub adoptions: Vec<Arc<Adoption>>,
+    pub complaints: Vec<ComplaintGuidance>,
 }
 
 impl RuleSet {
@@ -331,11 +439,13 @@ impl RuleSet {
         ids.extend(self.letting_rules.iter().map(|r| r.meta.id.clone()));
         ids.extend(self.flexible_priority.iter().map(|r| r.meta.id.clone()));
         ids.extend(self.referral_rules.iter().map(|r| r.meta.id.clone()));
-        ids.extend(self.channels.quotas.iter().map(|r| r.meta.id.clone()));
-        ids.push(self.channels.fallback.id.clone());
+        ids.extend(self.channels.floors().map(|r| r.meta.id.clone()));
+        ids.extend(self.channels.fallback.iter().map(|r| r.id.clone()));
+        ids.extend(self.adoptions.iter().map(|a| a.meta.id.clone()));
+        ids.extend(self.municipal_acts.iter().map(|a| a.meta.id.clone()));
         if let Some(grants) = &self.grants {
             ids.push(grants.pool_rule.id.clone());
-            ids.push(grants.maximum_rule.id.clone());
+            ids.extend(grants.maximum.iter().map(|(_, r)| r.id.clone()));
             ids.push(grants.approval_rule.id.clone());
             ids.extend(grants.eligibility.iter().map(|r| r.meta.id.clone()));
         }
@@ -344,6 +454,14 @@ impl RuleSet {
 
     pub fn class_term(&self, class: &str) -> Option<&Term> {
         Vocabulary::term(&self.vocabulary.classes, class)
+    }
+
+    /// The complaint guidance for a kind of decision: the lowest layer that gives one.
+    pub fn complaint(&self, kind: ComplaintKind) -> Option<&ComplaintGuidance> {
+        self.complaints
+            .iter()
+            .rev()
+            .find(|c| c.decisions.contains(&kind))
     }
 }
 
@@ -354,12 +472,42 @@ pub struct DatesAt {
     pub to: (usize, usize),
 }
 
+/// How much of its source a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Completeness {
+    /// Every entry of the published source.
+    Complete,
+    /// Some entries of the published source, copied as published.
+    Extract,
+    /// Made up for examples and the demo; not taken from a source.
+    Illustrative,
+}
+
+impl Completeness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Completeness::Complete => "complete",
+            Completeness::Extract => "extract",
+            Completeness::Illustrative => "illustrative",
+        }
+    }
+}
+
 /// Where a piece of reference data comes from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Provenance {
+    /// The document the data is taken from.
     pub source: Arc<str>,
+    pub publisher: Arc<str>,
+    pub url: Option<Arc<str>>,
     pub published: NaiveDate,
     pub reference: Option<Arc<str>>,
+    pub completeness: Completeness,
+    /// The dwelling counts of a designation list, where they are less complete than the list.
+    pub dwellings_completeness: Option<Completeness>,
+    /// What the list leaves out, or why it is illustrative.
+    pub note: Option<Arc<str>>,
 }
 
 /// A ministry list of designated areas, valid for one period.
@@ -433,29 +581,49 @@ impl ReferenceData {
     }
 }
 
-/// Every checked rule set and all reference data: what the engine is given.
+/// Every checked layer and all reference data, and the layers composed per municipality
+/// and period: what the engine is given.
 #[derive(Debug, Clone, Default)]
 pub struct RuleBook {
+    /// The layers, one per rule file.
     pub sets: Vec<Arc<RuleSet>>,
     pub reference: ReferenceData,
+    /// The layers in force composed, per jurisdiction and period (built by [`RuleBook::new`]).
+    pub composed: Vec<Arc<RuleSet>>,
 }
 
 impl RuleBook {
-    /// The rule set that judges a case of `municipality` on `date`: the municipality's own
-    /// set if one is in force, otherwise the national one.
+    /// A rule book of checked layers, composed for every municipality that has layers of
+    /// its own and for municipalities under national law alone.
+    pub fn new(sets: Vec<Arc<RuleSet>>, reference: ReferenceData) -> Self {
+        let composed = compose::compose_all(&sets);
+        RuleBook {
+            sets,
+            reference,
+            composed,
+        }
+    }
+
+    /// The rules that judge a case of `municipality` on `date`: the national layer in
+    /// force with the municipality's own decisions and agreements in force on that date.
+    /// None when no national layer is in force: a municipal layer never stands alone.
     pub fn in_force(&self, municipality: &str, date: NaiveDate) -> Option<&Arc<RuleSet>> {
         let own = self
-            .sets
+            .composed
             .iter()
             .find(|s| &*s.jurisdiction == municipality && s.in_force(date));
         own.or_else(|| {
-            self.sets
+            self.composed
                 .iter()
                 .find(|s| &*s.jurisdiction == NATIONAL && s.in_force(date))
         })
     }
 
+    /// A composed rule set or a layer, by id.
     pub fn set(&self, id: &str) -> Option<&Arc<RuleSet>> {
-        self.sets.iter().find(|s| &*s.id == id)
+        self.composed
+            .iter()
+            .chain(self.sets.iter())
+            .find(|s| &*s.id == id)
     }
 }

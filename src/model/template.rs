@@ -47,6 +47,7 @@ slots! {
     Pool => "pool",
     Maximum => "maximum",
     Purpose => "purpose",
+    Considerations => "considerations",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,9 @@ macro_rules! embed {
 }
 
 const FILES: &[(&str, &str)] = embed![
-    "sets/copenhagen-2007.toml",
+    "sets/dk-2005.toml",
+    "sets/kk-2007.toml",
+    "sets/kk-aftale-2007.toml",
     "sets/dk-2018.toml",
     "reference/designations-0101-2007.toml",
     "reference/designations-dk-2018.toml",

@@ -3,6 +3,7 @@
 
 pub mod diagnostic;
 pub mod embedded;
+pub mod frame;
 pub mod raw;
 pub mod timeline;
 pub mod validate;
@@ -10,7 +11,7 @@ pub mod validate;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::model::{ReferenceData, RuleBook};
+use crate::model::{ReferenceData, RuleBook, RuleSet};
 pub use diagnostic::{Diagnostic, Severity};
 
 /// A rule file's name (as shown in diagnostics) and text.
@@ -84,22 +85,32 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
 
 /// Checks and loads rule files held in memory.
 pub fn load_sources(files: &[SourceFile]) -> Result<Loaded, LoadError> {
+    build(Vec::new(), ReferenceData::default(), files)
+}
+
+/// The rule book with `extra` layers added (test fixtures): the extra files are checked
+/// as any rule file is, and the whole is checked against the national frame again.
+pub fn extend(book: &RuleBook, extra: &[SourceFile]) -> Result<RuleBook, LoadError> {
+    build(book.sets.clone(), book.reference.clone(), extra).map(|loaded| loaded.book)
+}
+
+fn build(
+    mut sets: Vec<Arc<RuleSet>>,
+    mut reference: ReferenceData,
+    files: &[SourceFile],
+) -> Result<Loaded, LoadError> {
     let mut diags = Vec::new();
-    let mut book = RuleBook {
-        sets: Vec::new(),
-        reference: ReferenceData::default(),
-    };
     for file in files {
         let name: Arc<str> = file.name.as_str().into();
         let contents = validate::check_file(&name, &file.text, &mut diags);
         if let Some(set) = contents.rule_set {
-            book.sets.push(Arc::new(set));
+            sets.push(Arc::new(set));
         }
-        book.reference.designations.extend(contents.designations);
-        book.reference
-            .flexible_shares
-            .extend(contents.flexible_shares);
+        reference.designations.extend(contents.designations);
+        reference.flexible_shares.extend(contents.flexible_shares);
     }
+    diags.extend(frame::check(&sets));
+    let book = RuleBook::new(sets, reference);
     diags.extend(timeline::structural(&book));
     if diags.iter().any(|d| d.severity == Severity::Error) {
         return Err(LoadError::Invalid(diags));

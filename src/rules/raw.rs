@@ -52,6 +52,12 @@ pub struct RawFile {
     pub channel_assignment: Option<RawChannelAssignment>,
     pub relocation_grants: Option<RawGrants>,
     #[serde(default)]
+    pub municipal_acts: Vec<RawActRule>,
+    #[serde(default)]
+    pub adoptions: Vec<RawAdoption>,
+    #[serde(default)]
+    pub complaints: Vec<RawComplaint>,
+    #[serde(default)]
     pub designations: Vec<RawDesignation>,
     #[serde(default)]
     pub flexible_shares: Vec<RawFlexibleShares>,
@@ -62,6 +68,8 @@ pub struct RawRuleSetHeader {
     pub id: Option<String>,
     pub title: Option<String>,
     pub jurisdiction: Option<String>,
+    /// `national`, `municipal` or `agreement`.
+    pub layer: Option<String>,
     pub effective_from: Option<RawDate>,
     pub effective_to: Option<RawDate>,
     pub notes: Option<String>,
@@ -172,13 +180,33 @@ rule_struct! {
 
 rule_struct! {
     RawLettingRule {
+        /// `required` (default) or `option`.
+        modality: Option<String>,
+        /// For an option: the name municipal decisions adopt it by (versions of one
+        /// provision over time share it).
+        option: Option<String>,
         applies_to_classes: Vec<String>,
         when: RawCondition,
         unless: Option<RawCondition>,
         effect: String,
         #[serde(default)]
-        obligations: Vec<String>,
+        obligations: Vec<RawObligation>,
     }
+}
+
+/// An obligation: a term, or a table that says to whom it is owed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawObligation {
+    Term(String),
+    Conditional(RawConditionalObligation),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawConditionalObligation {
+    pub id: String,
+    #[serde(default)]
+    pub only_if_registered_before_adoption: bool,
 }
 
 rule_struct! {
@@ -190,22 +218,29 @@ rule_struct! {
 
 rule_struct! {
     RawReferralRule {
+        modality: Option<String>,
+        option: Option<String>,
         applies_to_classes: Vec<String>,
         when: RawCondition,
         effect: String,
     }
 }
 
+/// National layers state the order, the period and the fallback; other layers may add
+/// quotas only.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RawChannelAssignment {
-    pub order: Vec<String>,
-    pub quota_period: String,
+    pub order: Option<Vec<String>>,
+    pub quota_period: Option<String>,
+    #[serde(default)]
     pub quotas: Vec<RawQuota>,
-    pub fallback: RawPlainRule,
+    pub fallback: Option<RawPlainRule>,
 }
 
 rule_struct! {
     RawQuota {
+        /// `floor` (default), `cap` or `goal`.
+        modality: Option<String>,
         channel: String,
         /// A fixed share ("1/4", "0.44"), or `department_agreement` for the share agreed
         /// per department in the reference data.
@@ -225,9 +260,9 @@ rule_struct! {
 pub struct RawGrants {
     pub pool_per_year: RawDecimal,
     pub standard_amount: RawDecimal,
-    pub maximum_amount: RawDecimal,
+    pub maximum_amount: Option<RawDecimal>,
     pub pool_rule: RawPlainRule,
-    pub maximum_rule: RawPlainRule,
+    pub maximum_rule: Option<RawPlainRule>,
     pub approval_rule: RawPlainRule,
     #[serde(default)]
     pub eligibility: Vec<RawGrantRule>,
@@ -272,6 +307,8 @@ pub struct RawAtLeast {
 pub struct RawBenefitReceipt {
     pub kinds: Vec<String>,
     pub consecutive_calendar_months: u32,
+    /// `whole_calendar_months` or `elapsed_months`: required when months are counted.
+    pub month_counting: Option<String>,
     pub currently_receiving: bool,
     /// `applicant` or `applicant_and_partner`.
     pub persons: String,
@@ -281,11 +318,51 @@ pub struct RawBenefitReceipt {
     pub household_rule: Option<String>,
 }
 
+rule_struct! {
+    /// The basis and words of a municipal approval or rejection of a letting.
+    RawActRule {
+        act: String,
+        applies_to_classes: Vec<String>,
+    }
+}
+
+rule_struct! {
+    /// A municipal decision to use an option of the national frame.
+    RawAdoption {
+        /// The national option adopted (the `option` name of its rules).
+        option: String,
+        #[serde(default)]
+        areas: Vec<String>,
+        #[serde(default)]
+        benefits: Vec<String>,
+        announced: RawDate,
+    }
+}
+
+/// Klagevejledning for kinds of decision.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawComplaint {
+    pub id: String,
+    pub decisions: Vec<String>,
+    pub source: RawSourceRef,
+    pub body: RawMessage,
+    pub how: RawMessage,
+    pub deadline: RawMessage,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct RawProvenance {
     pub source: String,
+    pub publisher: String,
+    pub url: Option<String>,
     pub published: RawDate,
     pub reference: Option<String>,
+    /// `complete`, `extract` or `illustrative`.
+    pub completeness: String,
+    /// For designations: how far the dwelling counts are from the source, when they
+    /// differ from the list's completeness.
+    pub dwellings_completeness: Option<String>,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::diagnostic::{Diagnostic, Severity};
-use crate::model::{DatesAt, RuleBook, RuleSet};
+use crate::model::{DatesAt, LayerKind, RuleBook, RuleSet};
 
 /// How long before a rule set ends `rules check` starts to warn.
 pub const EXPIRY_WARNING_DAYS: i64 = 90;
@@ -49,10 +49,12 @@ pub fn structural(book: &RuleBook) -> Vec<Diagnostic> {
             ));
         }
     }
-    let mut by_jurisdiction: BTreeMap<&str, Vec<&RuleSet>> = BTreeMap::new();
+    // Layers of one kind and jurisdiction follow one another; a municipal decision and
+    // an agreement of the same municipality are in force together by design.
+    let mut by_jurisdiction: BTreeMap<(&str, LayerKind), Vec<&RuleSet>> = BTreeMap::new();
     for set in &book.sets {
         by_jurisdiction
-            .entry(&set.jurisdiction)
+            .entry((&set.jurisdiction, set.layer))
             .or_default()
             .push(set);
     }
@@ -86,7 +88,7 @@ pub fn structural(book: &RuleBook) -> Vec<Diagnostic> {
                         b.id, b.effective_from, a.id
                     ),
                     Some(
-                        "two rule sets of one jurisdiction may not be in force on the same day"
+                        "two layers of one kind and jurisdiction may not be in force on the same day"
                             .into(),
                     ),
                 )),
@@ -96,12 +98,13 @@ pub fn structural(book: &RuleBook) -> Vec<Diagnostic> {
                     a.dates_at.to,
                     "rule_set.effective_to",
                     format!(
-                        "gap in jurisdiction {}: no rule set from {} to {}",
+                        "gap in the {} layers of {}: none from {} to {}",
+                        a.layer.as_str(),
                         a.jurisdiction,
                         end.succ_opt().unwrap_or(end),
                         day_before(b.effective_from)
                     ),
-                    Some("cases in the gap fall back to national law, if any".into()),
+                    Some("cases in the gap are judged by the other layers in force; a national gap leaves them undecided".into()),
                 )),
                 Some(_) => {}
             }
@@ -124,7 +127,9 @@ pub fn as_of(book: &RuleBook, date: NaiveDate) -> Vec<Diagnostic> {
         {
             let days = (end - date).num_days();
             let has_successor = book.sets.iter().any(|s| {
-                s.jurisdiction == set.jurisdiction && end.succ_opt() == Some(s.effective_from)
+                s.jurisdiction == set.jurisdiction
+                    && s.layer == set.layer
+                    && end.succ_opt() == Some(s.effective_from)
             });
             if days <= EXPIRY_WARNING_DAYS && !has_successor {
                 diags.push(at(

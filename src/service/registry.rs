@@ -381,7 +381,7 @@ pub(crate) fn period_for(
             municipality: municipality.to_owned(),
             date,
         })?;
-    Ok(engine::period_key(set.channels.period, date))
+    Ok(engine::period_key(set.channels.period(), date))
 }
 
 /// Used by write paths that only an organisation or the municipality may take.

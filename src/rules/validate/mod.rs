@@ -8,6 +8,10 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+mod channels;
+mod condition;
+mod layers;
+
 use super::diagnostic::{Diagnostic, Seg, Severity, SourceMap, did_you_mean, parse_path};
 use super::raw::*;
 use crate::model::facts::FactScope;
@@ -110,6 +114,26 @@ const KNOWN_KEYS: &[&str] = &[
     "dwellings",
     "flexible_shares",
     "departments",
+    "layer",
+    "modality",
+    "adoptions",
+    "rule",
+    "announced",
+    "complaints",
+    "decisions",
+    "body",
+    "how",
+    "deadline",
+    "publisher",
+    "url",
+    "completeness",
+    "note",
+    "month_counting",
+    "only_if_registered_before_adoption",
+    "dwellings_completeness",
+    "municipal_acts",
+    "act",
+    "option",
 ];
 
 /// Parses and checks one file. Diagnostics go to `diags`; the contents are returned only
@@ -215,6 +239,7 @@ enum RuleKind {
     Referral,
     Quota,
     Grant,
+    Act,
 }
 
 impl RuleKind {
@@ -227,7 +252,7 @@ impl RuleKind {
                     FactScope::Applicant | FactScope::Household | FactScope::Area
                 )
             }
-            RuleKind::Quota => false,
+            RuleKind::Quota | RuleKind::Act => false,
             RuleKind::Grant => matches!(
                 scope,
                 FactScope::Grant | FactScope::Household | FactScope::Applicant
@@ -270,6 +295,7 @@ impl RuleKind {
                 Date,
             ],
             RuleKind::Grant => &[Amount, Remaining, Pool, Maximum, Purpose, Date],
+            RuleKind::Act => &[Area, AreaClass, Date, Department, Considerations],
         }
     }
 }
@@ -284,6 +310,8 @@ struct SetScope {
     sources: BTreeMap<String, LegalSource>,
     vocabulary: Vocabulary,
     rule_ids: HashSet<String>,
+    layer_id: Arc<str>,
+    layer: LayerKind,
 }
 
 impl SetScope {
@@ -469,12 +497,53 @@ impl Checker<'_, '_> {
     }
 
     fn provenance(&mut self, path: &[Seg], raw: &RawProvenance) -> Option<Provenance> {
-        let published = self.date(&key(path, "published"), &raw.published)?;
+        let published = self.date(&key(path, "published"), &raw.published);
+        let dwellings = match raw.dwellings_completeness.as_deref() {
+            None => Some(None),
+            Some(text) => self
+                .completeness(&key(path, "dwellings_completeness"), text)
+                .map(Some),
+        };
+        let completeness = self.completeness(&key(path, "completeness"), &raw.completeness);
+        if (completeness != Some(Completeness::Complete)
+            || dwellings.is_some_and(|d| d.is_some_and(|d| d != Completeness::Complete)))
+            && raw.note.is_none()
+        {
+            self.error(
+                path,
+                "a list that is not complete needs a `note`",
+                Some("say what the list leaves out, or why it is illustrative".into()),
+            );
+            return None;
+        }
         Some(Provenance {
             source: raw.source.as_str().into(),
-            published,
+            publisher: raw.publisher.as_str().into(),
+            url: raw.url.as_deref().map(Into::into),
+            published: published?,
             reference: raw.reference.as_deref().map(Into::into),
+            completeness: completeness?,
+            dwellings_completeness: dwellings?,
+            note: raw.note.as_deref().map(Into::into),
         })
+    }
+
+    fn completeness(&mut self, path: &[Seg], text: &str) -> Option<Completeness> {
+        match text {
+            "complete" => Some(Completeness::Complete),
+            "extract" => Some(Completeness::Extract),
+            "illustrative" => Some(Completeness::Illustrative),
+            other => {
+                self.error(
+                    path,
+                    format!("unknown completeness `{other}`"),
+                    did_you_mean(other, ["complete", "extract", "illustrative"]).or(Some(
+                        "use `complete` (every entry of the source), `extract` (some entries, as published) or `illustrative` (not from a source)".into(),
+                    )),
+                );
+                None
+            }
+        }
     }
 
     fn dates_at(&self, path: &[Seg], from: &str, to: &str) -> DatesAt {
@@ -608,6 +677,7 @@ impl Checker<'_, '_> {
         {
             self.error(&key(&hp, "effective_to"), format!("`effective_to` {t} is before `effective_from` {f}"), Some("a rule set is in force from `effective_from` to `effective_to`, both days included".into()));
         }
+        let layer = self.layer(&hp, header.layer.as_deref(), jurisdiction.as_deref());
         let mut sources = BTreeMap::new();
         for (i, s) in header.sources.iter().enumerate() {
             let source = LegalSource {
@@ -654,6 +724,8 @@ impl Checker<'_, '_> {
             sources,
             vocabulary,
             rule_ids: HashSet::new(),
+            layer_id: id.unwrap_or_default().into(),
+            layer: layer.unwrap_or(LayerKind::National),
         };
 
         let cp = key(&[], "classification");
@@ -678,7 +750,10 @@ impl Checker<'_, '_> {
                     );
                 }
             }
-            None => self.error(&[], "a rule set needs a [classification]", None),
+            None if scope.layer == LayerKind::National => {
+                self.error(&[], "a national layer needs a [classification]", None)
+            }
+            None => {}
         }
 
         let mut letting_rules = Vec::new();
@@ -711,23 +786,31 @@ impl Checker<'_, '_> {
                     None
                 }
             };
-            let obligations = self.term_list(
-                &key(&p, "obligations"),
-                &r.obligations,
-                TermList::Obligations,
-                &scope,
-            );
+            let modality = self.modality(&p, r.modality.as_deref(), r.option.as_deref(), &scope);
+            if scope.layer != LayerKind::National && r.effect == "reject" {
+                self.error(
+                    &key(&p, "effect"),
+                    "a municipal decision or agreement cannot reject applicants by a rule of its own",
+                    Some("rejection rests on national law: adopt the national option (an [[adoptions]] entry) instead".into()),
+                );
+            }
+            let obligations = self.obligations(&key(&p, "obligations"), &r.obligations, &scope);
             if let (
+                Some(modality),
                 Some(meta),
                 Some(applies_to_classes),
                 Some(when),
                 Some(unless),
                 Some(effect),
                 Some(obligations),
-            ) = (meta, classes, when, unless, effect, obligations)
+            ) = (modality, meta, classes, when, unless, effect, obligations)
             {
+                let (modality, option) = modality;
                 letting_rules.push(LettingRule {
                     meta,
+                    modality,
+                    option,
+                    adoption: None,
                     applies_to_classes,
                     when,
                     unless,
@@ -771,36 +854,58 @@ impl Checker<'_, '_> {
                     Some("a referral rule's effect is `refuse`".into()),
                 );
             }
-            if let (Some(meta), Some(applies_to_classes), Some(when)) = (meta, classes, when) {
+            let modality = self.modality(&p, r.modality.as_deref(), r.option.as_deref(), &scope);
+            if let (Some((modality, option)), Some(meta), Some(applies_to_classes), Some(when)) =
+                (modality, meta, classes, when)
+            {
                 referral_rules.push(ReferralRule {
                     meta,
+                    modality,
+                    option,
                     applies_to_classes,
                     when,
+                    adoption: None,
                 });
             }
         }
 
         let channels = match &raw.channel_assignment {
             Some(c) => self.channels(c, &mut scope),
-            None => {
-                self.error(&[], "a rule set needs a [channel_assignment]", None);
+            None if scope.layer == LayerKind::National => {
+                self.error(&[], "a national layer needs a [channel_assignment]", None);
                 None
             }
+            None => Some(ChannelAssignment::default()),
         };
+        let adoptions = self.adoptions(&raw.adoptions, &mut scope);
+        let municipal_acts = self.acts(&raw.municipal_acts, &mut scope);
+        let complaints = self.complaints(&raw.complaints, &scope);
 
         let grants = match &raw.relocation_grants {
             Some(g) => self.grants(g, &mut scope),
             None => Some(None),
         };
 
+        let (id, title, layer, from): (Arc<str>, Arc<str>, _, _) =
+            (id?.into(), title?.into(), layer?, from?);
+        let content_hash = self.content_hash();
         Some(RuleSet {
-            id: id?.into(),
-            title: title?.into(),
+            layers: vec![LayerRef {
+                id: id.clone(),
+                kind: layer,
+                title: title.clone(),
+                content_hash: content_hash.clone(),
+                effective_from: from,
+                effective_to: to,
+            }],
+            id,
+            title,
+            layer,
             jurisdiction: jurisdiction?,
-            effective_from: from?,
+            effective_from: from,
             effective_to: to,
             sources: scope.sources.values().cloned().collect(),
-            content_hash: self.content_hash(),
+            content_hash,
             file: self.map.file.clone(),
             dates_at: self.dates_at(&hp, "effective_from", "effective_to"),
             vocabulary: scope.vocabulary,
@@ -810,219 +915,10 @@ impl Checker<'_, '_> {
             referral_rules,
             channels: channels?,
             grants: grants?,
+            adoptions: adoptions?,
+            municipal_acts: municipal_acts?,
+            complaints: complaints?,
         })
-    }
-
-    fn channels(
-        &mut self,
-        raw: &RawChannelAssignment,
-        scope: &mut SetScope,
-    ) -> Option<ChannelAssignment> {
-        let p = key(&[], "channel_assignment");
-        let mut order = Vec::new();
-        for (i, name) in raw.order.iter().enumerate() {
-            match Channel::parse(name) {
-                Some(c) if !order.contains(&c) => order.push(c),
-                Some(_) => self.error(
-                    &idx(&key(&p, "order"), i),
-                    format!("channel `{name}` is listed twice"),
-                    None,
-                ),
-                None => self.error(
-                    &idx(&key(&p, "order"), i),
-                    format!("unknown channel `{name}`"),
-                    did_you_mean(name, Channel::ALL.iter().map(|c| c.as_str())),
-                ),
-            }
-        }
-        if order.is_empty() {
-            self.error(&key(&p, "order"), "the channel order is empty", None);
-        }
-        let period = match raw.quota_period.as_str() {
-            "calendar_year" => Some(QuotaPeriod::CalendarYear),
-            "calendar_quarter" => Some(QuotaPeriod::CalendarQuarter),
-            other => {
-                self.error(
-                    &key(&p, "quota_period"),
-                    format!("unknown quota period `{other}`"),
-                    Some("use `calendar_year` or `calendar_quarter`".into()),
-                );
-                None
-            }
-        };
-        let mut quotas = Vec::new();
-        for (i, q) in raw.quotas.iter().enumerate() {
-            let qp = idx(&key(&p, "quotas"), i);
-            let meta = self.meta(&qp, q.common(), RuleKind::Quota, scope);
-            let channel = Channel::parse(&q.channel);
-            match channel {
-                None => self.error(
-                    &key(&qp, "channel"),
-                    format!("unknown channel `{}`", q.channel),
-                    did_you_mean(&q.channel, Channel::ALL.iter().map(|c| c.as_str())),
-                ),
-                Some(c) if !order.contains(&c) => self.error(
-                    &key(&qp, "channel"),
-                    format!("channel `{}` is not in the channel order", q.channel),
-                    None,
-                ),
-                Some(c) if order.last() == Some(&c) => self.error(
-                    &key(&qp, "channel"),
-                    format!("channel `{}` is the fallback and takes no quota", q.channel),
-                    Some("the last channel of `order` takes every vacancy no quota claims".into()),
-                ),
-                Some(_) => {}
-            }
-            let share = if q.share == "department_agreement" {
-                let default = match &q.default_share {
-                    Some(d) => self.share(&key(&qp, "default_share"), d),
-                    None => {
-                        self.error(&key(&qp, "default_share"), "a department-agreement share needs a `default_share` for departments with no agreement", Some("add default_share = \"0\" if such departments have no quota".into()));
-                        None
-                    }
-                };
-                default.map(|default| ShareSource::DepartmentAgreement { default })
-            } else {
-                self.share(&key(&qp, "share"), &q.share)
-                    .map(ShareSource::Fixed)
-            };
-            let op = self.op(&key(&qp, "op"), &q.op);
-            if let Some(op) = op
-                && !matches!(op, CompareOp::Ge | CompareOp::Gt)
-            {
-                self.error(
-                    &key(&qp, "op"),
-                    format!("a quota is a floor: `{op}` cannot be one"),
-                    Some("use \">=\" (at least) or \">\" (more than)".into()),
-                );
-            }
-            let in_classes = self.term_list(
-                &key(&qp, "in_classes"),
-                &q.in_classes,
-                TermList::Classes,
-                scope,
-            );
-            let not_in_classes = self.term_list(
-                &key(&qp, "not_in_classes"),
-                &q.not_in_classes,
-                TermList::Classes,
-                scope,
-            );
-            let counted_over = match q.counted_over.as_deref() {
-                None | Some("department") => Some(CountedOver::Department),
-                Some("municipality") => Some(CountedOver::Municipality),
-                Some(other) => {
-                    self.error(
-                        &key(&qp, "counted_over"),
-                        format!("unknown `counted_over` value `{other}`"),
-                        Some("use `department` or `municipality`".into()),
-                    );
-                    None
-                }
-            };
-            if let (
-                Some(meta),
-                Some(channel),
-                Some(share),
-                Some(op),
-                Some(in_classes),
-                Some(not_in_classes),
-                Some(counted_over),
-            ) = (
-                meta,
-                channel,
-                share,
-                op,
-                in_classes,
-                not_in_classes,
-                counted_over,
-            ) {
-                quotas.push(Quota {
-                    meta,
-                    channel,
-                    share,
-                    op,
-                    in_classes,
-                    not_in_classes,
-                    counted_over,
-                });
-            }
-        }
-        let fallback = self.meta(
-            &key(&p, "fallback"),
-            raw.fallback.common(),
-            RuleKind::Quota,
-            scope,
-        );
-        Some(ChannelAssignment {
-            order,
-            period: period?,
-            quotas,
-            fallback: fallback?,
-        })
-    }
-
-    fn grants(&mut self, raw: &RawGrants, scope: &mut SetScope) -> Option<Option<GrantRules>> {
-        let p = key(&[], "relocation_grants");
-        let pool = self.money(&key(&p, "pool_per_year"), &raw.pool_per_year);
-        let standard = self.money(&key(&p, "standard_amount"), &raw.standard_amount);
-        let maximum = self.money(&key(&p, "maximum_amount"), &raw.maximum_amount);
-        if let (Some(s), Some(m)) = (standard, maximum)
-            && s > m
-        {
-            self.error(
-                &key(&p, "standard_amount"),
-                format!("the standard amount {s} is above the maximum {m}"),
-                None,
-            );
-        }
-        let pool_rule = self.meta(
-            &key(&p, "pool_rule"),
-            raw.pool_rule.common(),
-            RuleKind::Grant,
-            scope,
-        );
-        let maximum_rule = self.meta(
-            &key(&p, "maximum_rule"),
-            raw.maximum_rule.common(),
-            RuleKind::Grant,
-            scope,
-        );
-        let approval_rule = self.meta(
-            &key(&p, "approval_rule"),
-            raw.approval_rule.common(),
-            RuleKind::Grant,
-            scope,
-        );
-        let mut eligibility = Vec::new();
-        for (i, r) in raw.eligibility.iter().enumerate() {
-            let rp = idx(&key(&p, "eligibility"), i);
-            let meta = self.meta(&rp, r.common(), RuleKind::Grant, scope);
-            let purposes = self.term_list(
-                &key(&rp, "purposes"),
-                &r.purposes,
-                TermList::GrantPurposes,
-                scope,
-            );
-            let requires =
-                self.condition(&key(&rp, "requires"), &r.requires, RuleKind::Grant, scope);
-            if let (Some(meta), Some(purposes), Some(requires)) = (meta, purposes, requires) {
-                eligibility.push(GrantRule {
-                    meta,
-                    purposes,
-                    requires,
-                });
-            }
-        }
-        Some(Some(GrantRules {
-            pool_per_year: pool?,
-            standard_amount: standard?,
-            maximum_amount: maximum?,
-            pool_rule: pool_rule?,
-            maximum_rule: maximum_rule?,
-            approval_rule: approval_rule?,
-            eligibility,
-        }))
     }
 
     fn required<'v, T: ?Sized>(
@@ -1111,6 +1007,7 @@ impl Checker<'_, '_> {
         };
         Some(RuleMeta {
             id: id?.into(),
+            layer: scope.layer_id.clone(),
             source: source?,
             message: Message { da: da?, en: en? },
             effective_from: from,
@@ -1192,408 +1089,6 @@ impl Checker<'_, '_> {
         for (i, id) in ids.iter().enumerate() {
             match self.term(&idx(path, i), id, list, scope) {
                 Some(t) => out.push(t),
-                None => ok = false,
-            }
-        }
-        ok.then_some(out)
-    }
-
-    fn fact(&mut self, path: &[Seg], name: &str, kind: RuleKind) -> Option<Fact> {
-        match Fact::parse(name) {
-            Some(f) if kind.allows_scope(f.scope()) => Some(f),
-            Some(_) => {
-                self.error(
-                    path,
-                    format!("fact `{name}` is not known to this kind of rule"),
-                    None,
-                );
-                None
-            }
-            None => {
-                let candidates = Fact::ALL
-                    .iter()
-                    .filter(|f| kind.allows_scope(f.scope()))
-                    .map(|f| f.name());
-                let hint = did_you_mean(name, candidates)
-                    .or_else(|| Some("rules/README.md lists the facts".into()));
-                self.error(path, format!("unknown fact `{name}`"), hint);
-                None
-            }
-        }
-    }
-
-    fn value(
-        &mut self,
-        path: &[Seg],
-        fact: Fact,
-        raw: &RawValue,
-        scope: &SetScope,
-    ) -> Option<FactValue> {
-        let expected = fact.fact_type();
-        let wrong = |found: &str| {
-            format!(
-                "fact `{}` is {}, but the value is {found}",
-                fact.name(),
-                expected.describe()
-            )
-        };
-        match (expected, raw) {
-            (FactType::Bool, RawValue::Bool(b)) => Some(FactValue::Bool(*b)),
-            (FactType::Integer, RawValue::Integer(i)) => Some(FactValue::Integer(*i)),
-            (FactType::Decimal, RawValue::Text(t)) => match Decimal::from_str_exact(t) {
-                Ok(d) => Some(FactValue::Decimal(d)),
-                Err(_) => {
-                    self.error(
-                        path,
-                        format!("`{t}` is not a decimal"),
-                        Some("write it as \"0.40\"".into()),
-                    );
-                    None
-                }
-            },
-            (FactType::Decimal, RawValue::Float(f)) => {
-                self.error(
-                    path,
-                    format!("decimal `{f}` is written as a float"),
-                    Some(format!(
-                        "write it as a string, \"{f}\": TOML floats lose digits"
-                    )),
-                );
-                None
-            }
-            (FactType::Decimal, RawValue::Integer(i)) => {
-                Some(FactValue::Decimal(Decimal::from(*i)))
-            }
-            (FactType::Money, RawValue::Text(t)) => self
-                .money(path, &RawDecimal::Text(t.clone()))
-                .map(FactValue::Money),
-            (FactType::Money, RawValue::Float(f)) => self
-                .money(path, &RawDecimal::Float(*f))
-                .map(FactValue::Money),
-            (FactType::Term, RawValue::Text(t)) => {
-                let list = match fact {
-                    Fact::GrantPurpose => TermList::GrantPurposes,
-                    _ => TermList::Classes,
-                };
-                self.term(path, t, list, scope).map(FactValue::Term)
-            }
-            (_, RawValue::Bool(_)) => {
-                self.error(path, wrong("true or false"), None);
-                None
-            }
-            (_, RawValue::Integer(_)) => {
-                self.error(path, wrong("an integer"), None);
-                None
-            }
-            (_, RawValue::Float(_)) => {
-                self.error(
-                    path,
-                    wrong("a float"),
-                    Some("write decimals as strings, such as \"0.40\"".into()),
-                );
-                None
-            }
-            (_, RawValue::Text(_)) => {
-                self.error(path, wrong("a string"), None);
-                None
-            }
-            (_, RawValue::List(_)) => {
-                self.error(
-                    path,
-                    wrong("a list"),
-                    Some("compare with a list using op = \"in\"".into()),
-                );
-                None
-            }
-        }
-    }
-
-    fn condition(
-        &mut self,
-        path: &[Seg],
-        raw: &RawCondition,
-        kind: RuleKind,
-        scope: &SetScope,
-    ) -> Option<Condition> {
-        let forms = [
-            raw.always.is_some(),
-            raw.fact.is_some(),
-            raw.all.is_some(),
-            raw.any.is_some(),
-            raw.at_least.is_some(),
-            raw.not.is_some(),
-            raw.designated_as.is_some(),
-            raw.benefit_receipt.is_some(),
-            raw.date_within.is_some(),
-            raw.elapsed_from.is_some(),
-        ];
-        let used = forms.iter().filter(|f| **f).count();
-        if used != 1 {
-            self.error(
-                path,
-                if used == 0 { "empty condition".to_owned() } else { "a condition must use exactly one form".to_owned() },
-                Some("use one of: always, fact/op/value, all, any, at_least, not, designated_as, benefit_receipt, date_within/period, elapsed_from/elapsed_to/op/period".into()),
-            );
-            return None;
-        }
-        if let Some(always) = raw.always {
-            if !always {
-                self.error(
-                    &key(path, "always"),
-                    "`always = false` never holds",
-                    Some("remove the rule instead".into()),
-                );
-                return None;
-            }
-            return Some(Condition::Always);
-        }
-        if let Some(name) = &raw.fact {
-            let fact = self.fact(&key(path, "fact"), name, kind)?;
-            let op_text = match &raw.op {
-                Some(op) => op.as_str(),
-                None => {
-                    self.error(
-                        path,
-                        format!("comparison of `{name}` has no `op`"),
-                        Some("state the operator, such as op = \">=\"".into()),
-                    );
-                    return None;
-                }
-            };
-            let Some(raw_value) = &raw.value else {
-                self.error(path, format!("comparison of `{name}` has no `value`"), None);
-                return None;
-            };
-            if op_text == "in" || op_text == "not_in" {
-                let RawValue::List(items) = raw_value else {
-                    self.error(&key(path, "value"), "`in` needs a list of terms", None);
-                    return None;
-                };
-                let list = match fact {
-                    Fact::HouseholdReferralConditions => TermList::ReferralConditions,
-                    Fact::GrantPurpose => TermList::GrantPurposes,
-                    Fact::HouseholdCurrentAreaClass => TermList::Classes,
-                    _ => {
-                        self.error(
-                            &key(path, "op"),
-                            format!(
-                                "`{op_text}` applies to term facts, and `{name}` is {}",
-                                fact.fact_type().describe()
-                            ),
-                            None,
-                        );
-                        return None;
-                    }
-                };
-                let values = self.term_list(&key(path, "value"), items, list, scope)?;
-                return Some(Condition::In {
-                    fact,
-                    values,
-                    negated: op_text == "not_in",
-                });
-            }
-            let op = self.op(&key(path, "op"), op_text)?;
-            if op.is_ordering()
-                && matches!(
-                    fact.fact_type(),
-                    FactType::Bool | FactType::Term | FactType::TermSet
-                )
-            {
-                self.error(
-                    &key(path, "op"),
-                    format!("`{op}` does not order {}", fact.fact_type().describe()),
-                    Some("use == or !=".into()),
-                );
-                return None;
-            }
-            let value = self.value(&key(path, "value"), fact, raw_value, scope)?;
-            return Some(Condition::Compare { fact, op, value });
-        }
-        if let Some(items) = &raw.all {
-            return self
-                .conditions(&key(path, "all"), items, kind, scope)
-                .map(Condition::All);
-        }
-        if let Some(items) = &raw.any {
-            return self
-                .conditions(&key(path, "any"), items, kind, scope)
-                .map(Condition::Any);
-        }
-        if let Some(at_least) = &raw.at_least {
-            let ap = key(path, "at_least");
-            let of = self.conditions(&key(&ap, "of"), &at_least.of, kind, scope)?;
-            if at_least.n == 0 || at_least.n as usize > of.len() {
-                self.error(
-                    &key(&ap, "n"),
-                    format!(
-                        "`at_least` asks for {} of {} conditions",
-                        at_least.n,
-                        of.len()
-                    ),
-                    Some("n must be between 1 and the number of conditions".into()),
-                );
-                return None;
-            }
-            return Some(Condition::AtLeast { n: at_least.n, of });
-        }
-        if let Some(inner) = &raw.not {
-            return self
-                .condition(&key(path, "not"), inner, kind, scope)
-                .map(|c| Condition::Not(Box::new(c)));
-        }
-        if let Some(class) = &raw.designated_as {
-            if kind != RuleKind::Classification {
-                self.error(
-                    &key(path, "designated_as"),
-                    "`designated_as` is only for classification",
-                    None,
-                );
-                return None;
-            }
-            return self
-                .term(&key(path, "designated_as"), class, TermList::Classes, scope)
-                .map(Condition::DesignatedAs);
-        }
-        if let Some(b) = &raw.benefit_receipt {
-            let bp = key(path, "benefit_receipt");
-            if !matches!(
-                kind,
-                RuleKind::Letting | RuleKind::Priority | RuleKind::Referral
-            ) {
-                self.error(
-                    &bp,
-                    "`benefit_receipt` is for letting, priority and referral rules",
-                    None,
-                );
-                return None;
-            }
-            let kinds = self.term_list(&key(&bp, "kinds"), &b.kinds, TermList::Benefits, scope)?;
-            let persons = match b.persons.as_str() {
-                "applicant" => BenefitPersons::Applicant,
-                "applicant_and_partner" => BenefitPersons::ApplicantAndPartner,
-                other => {
-                    self.error(
-                        &key(&bp, "persons"),
-                        format!("unknown `persons` value `{other}`"),
-                        Some("use `applicant` or `applicant_and_partner`".into()),
-                    );
-                    return None;
-                }
-            };
-            let cohabitant_counts_after = match &b.cohabitant_counts_after {
-                Some(p) => Some(self.period(&key(&bp, "cohabitant_counts_after"), p)?),
-                None => None,
-            };
-            let household_rule = match b.household_rule.as_deref() {
-                Some("either") => HouseholdRule::Either,
-                Some("both") => HouseholdRule::Both,
-                None if persons == BenefitPersons::Applicant => HouseholdRule::Either,
-                None => {
-                    self.error(
-                        &bp,
-                        "`household_rule` is missing",
-                        Some(
-                            "state whether `either` adult or `both` adults must meet the condition"
-                                .into(),
-                        ),
-                    );
-                    return None;
-                }
-                Some(other) => {
-                    self.error(
-                        &key(&bp, "household_rule"),
-                        format!("unknown `household_rule` value `{other}`"),
-                        Some("use `either` or `both`".into()),
-                    );
-                    return None;
-                }
-            };
-            if persons == BenefitPersons::ApplicantAndPartner && cohabitant_counts_after.is_none() {
-                self.error(
-                    &bp,
-                    "`cohabitant_counts_after` is missing",
-                    Some(
-                        "state after how long a cohabitant counts as a spouse, such as \"2 years\""
-                            .into(),
-                    ),
-                );
-                return None;
-            }
-            return Some(Condition::BenefitReceipt(BenefitTest {
-                kinds,
-                consecutive_calendar_months: b.consecutive_calendar_months,
-                currently_receiving: b.currently_receiving,
-                persons,
-                cohabitant_counts_after,
-                household_rule,
-            }));
-        }
-        if let Some(name) = &raw.date_within {
-            let fact = self.fact(&key(path, "date_within"), name, kind)?;
-            if fact.fact_type() != FactType::Date {
-                self.error(
-                    &key(path, "date_within"),
-                    format!("fact `{name}` is not a date"),
-                    None,
-                );
-                return None;
-            }
-            let Some(period) = &raw.period else {
-                self.error(path, "`date_within` needs a `period`", None);
-                return None;
-            };
-            let period = self.period(&key(path, "period"), period)?;
-            return Some(Condition::DateWithin { fact, period });
-        }
-        if let Some(from_name) = &raw.elapsed_from {
-            let from = self.fact(&key(path, "elapsed_from"), from_name, kind)?;
-            let Some(to_name) = &raw.elapsed_to else {
-                self.error(path, "`elapsed_from` needs `elapsed_to`", None);
-                return None;
-            };
-            let to = self.fact(&key(path, "elapsed_to"), to_name, kind)?;
-            for (f, k) in [(from, "elapsed_from"), (to, "elapsed_to")] {
-                if f.fact_type() != FactType::Date {
-                    self.error(
-                        &key(path, k),
-                        format!("fact `{}` is not a date", f.name()),
-                        None,
-                    );
-                    return None;
-                }
-            }
-            let (Some(op), Some(period)) = (&raw.op, &raw.period) else {
-                self.error(path, "`elapsed_from` needs `op` and `period`", None);
-                return None;
-            };
-            let op = self.op(&key(path, "op"), op)?;
-            let period = self.period(&key(path, "period"), period)?;
-            return Some(Condition::Elapsed {
-                from,
-                to,
-                op,
-                period,
-            });
-        }
-        None
-    }
-
-    fn conditions(
-        &mut self,
-        path: &[Seg],
-        items: &[RawCondition],
-        kind: RuleKind,
-        scope: &SetScope,
-    ) -> Option<Vec<Condition>> {
-        if items.is_empty() {
-            self.error(path, "empty list of conditions", None);
-            return None;
-        }
-        let mut out = Vec::new();
-        let mut ok = true;
-        for (i, item) in items.iter().enumerate() {
-            match self.condition(&idx(path, i), item, kind, scope) {
-                Some(c) => out.push(c),
                 None => ok = false,
             }
         }

@@ -1,0 +1,210 @@
+//! The national frame checked against the layers below it: a municipal decision or an
+//! agreement may use only what the national law in force on its dates permits.
+//!
+//! - every municipal or agreement layer has a national layer in force on its first day;
+//! - an adoption names an option of every national layer in force while it is, and uses
+//!   only benefits that option lists;
+//! - a fixed share on a channel stays within the national cap on that channel (§ 59
+//!   stk. 1: "indtil hver fjerde").
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use super::diagnostic::{Diagnostic, Severity};
+use crate::model::{Condition, LayerKind, LettingRule, QuotaModality, RuleSet, ShareSource};
+
+fn error(
+    file: &Arc<str>,
+    pos: (usize, usize),
+    key: &str,
+    message: String,
+    hint: String,
+) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        file: file.clone(),
+        line: pos.0,
+        column: pos.1,
+        key: Some(key.to_owned()),
+        message,
+        hint: Some(hint),
+    }
+}
+
+/// The part of `[from, to]` (open-ended when `to` is None) that overlaps `set`.
+fn overlaps(set: &RuleSet, from: NaiveDate, to: Option<NaiveDate>) -> bool {
+    set.effective_to.is_none_or(|end| end >= from) && to.is_none_or(|t| t >= set.effective_from)
+}
+
+/// Every check of lower layers against the national frame.
+pub fn check(layers: &[Arc<RuleSet>]) -> Vec<Diagnostic> {
+    let national: Vec<&RuleSet> = layers
+        .iter()
+        .filter(|s| s.layer == LayerKind::National)
+        .map(|s| &**s)
+        .collect();
+    let mut diags = Vec::new();
+    for layer in layers.iter().filter(|s| s.layer != LayerKind::National) {
+        if !national.iter().any(|n| n.in_force(layer.effective_from)) {
+            diags.push(error(
+                &layer.file,
+                layer.dates_at.from,
+                "rule_set.effective_from",
+                format!(
+                    "{} layer `{}` starts on {} when no national layer is in force",
+                    layer.layer.as_str(),
+                    layer.id,
+                    layer.effective_from
+                ),
+                "a municipality decides within national law: add the national layer in force on that date".into(),
+            ));
+        }
+        adoptions(layer, &national, &mut diags);
+        caps(layer, &national, &mut diags);
+    }
+    diags
+}
+
+fn adoptions(layer: &RuleSet, national: &[&RuleSet], diags: &mut Vec<Diagnostic>) {
+    for adoption in &layer.adoptions {
+        let from = adoption
+            .meta
+            .effective_from
+            .unwrap_or(layer.effective_from)
+            .max(layer.effective_from);
+        let to = match (adoption.meta.effective_to, layer.effective_to) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for frame in national.iter().filter(|n| overlaps(n, from, to)) {
+            let versions: Vec<&LettingRule> = frame
+                .letting_rules
+                .iter()
+                .filter(|r| r.option.as_ref() == Some(&adoption.option))
+                .collect();
+            let referral_option = frame
+                .referral_rules
+                .iter()
+                .any(|r| r.option.as_ref() == Some(&adoption.option));
+            if versions.is_empty() && !referral_option {
+                let mut offered: Vec<&str> = frame
+                    .letting_rules
+                    .iter()
+                    .filter_map(|r| r.option.as_deref())
+                    .chain(
+                        frame
+                            .referral_rules
+                            .iter()
+                            .filter_map(|r| r.option.as_deref()),
+                    )
+                    .collect();
+                offered.dedup();
+                diags.push(error(
+                    &layer.file,
+                    adoption.option_at,
+                    "adoptions.option",
+                    format!(
+                        "decision `{}` adopts option `{}`, which national layer `{}` (in force from {}) does not offer",
+                        adoption.meta.id, adoption.option, frame.id, frame.effective_from,
+                    ),
+                    if offered.is_empty() {
+                        format!("`{}` offers no option: end the decision (effective_to) before that layer starts", frame.id)
+                    } else {
+                        format!(
+                            "`{}` offers {}; end the decision (effective_to) when the option it adopts ends",
+                            frame.id,
+                            offered.join(", ")
+                        )
+                    },
+                ));
+                continue;
+            }
+            let listed: Vec<Arc<str>> = versions.iter().flat_map(|r| benefit_kinds(r)).collect();
+            for b in adoption.benefits.iter().filter(|b| !listed.contains(b)) {
+                diags.push(error(
+                    &layer.file,
+                    adoption.benefits_at,
+                    "adoptions.benefits",
+                    format!(
+                        "decision `{}` uses benefit `{b}`, which option `{}` of national layer `{}` does not list",
+                        adoption.meta.id, adoption.option, frame.id
+                    ),
+                    format!(
+                        "a municipality may narrow the law's list, not extend it: use some of {}",
+                        listed.iter().map(|k| &**k).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// Every benefit kind the option's benefit tests name.
+fn benefit_kinds(rule: &LettingRule) -> Vec<Arc<str>> {
+    fn walk(c: &Condition, out: &mut Vec<Arc<str>>) {
+        match c {
+            Condition::BenefitReceipt(t) => out.extend(t.kinds.iter().cloned()),
+            Condition::All(items) | Condition::Any(items) => {
+                items.iter().for_each(|i| walk(i, out));
+            }
+            Condition::AtLeast { of, .. } => of.iter().for_each(|i| walk(i, out)),
+            Condition::Not(inner) => walk(inner, out),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&rule.when, &mut out);
+    out
+}
+
+fn caps(layer: &RuleSet, national: &[&RuleSet], diags: &mut Vec<Diagnostic>) {
+    for quota in layer.channels.quotas.iter() {
+        let ShareSource::Fixed(share) = quota.share else {
+            continue;
+        };
+        let from = quota
+            .meta
+            .effective_from
+            .unwrap_or(layer.effective_from)
+            .max(layer.effective_from);
+        let to = match (quota.meta.effective_to, layer.effective_to) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for frame in national.iter().filter(|n| overlaps(n, from, to)) {
+            for cap in frame
+                .channels
+                .quotas
+                .iter()
+                .filter(|c| c.modality == QuotaModality::Cap && c.channel == quota.channel)
+            {
+                let ShareSource::Fixed(max) = cap.share else {
+                    continue;
+                };
+                // "up to" (<=) admits the cap itself; "less than" (<) does not.
+                let exceeds = if cap.op.as_str() == "<" {
+                    share.as_decimal() >= max.as_decimal()
+                } else {
+                    share.as_decimal() > max.as_decimal()
+                };
+                if exceeds {
+                    diags.push(error(
+                        &layer.file,
+                        quota.share_at,
+                        "channel_assignment.quotas.share",
+                        format!(
+                            "`{}` claims {share} of vacancies for {}, above the national cap {max} of `{}` ({}) in force from {}",
+                            quota.meta.id,
+                            quota.channel.as_str(),
+                            cap.meta.id,
+                            cap.meta.source.section.as_deref().unwrap_or(&cap.meta.source.document),
+                            frame.effective_from
+                        ),
+                        format!("lower the share to at most {max}"),
+                    ));
+                }
+            }
+        }
+    }
+}
