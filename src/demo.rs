@@ -475,7 +475,7 @@ fn working_days() -> Vec<NaiveDate> {
 
 fn diverged(what: String) -> ServiceError {
     ServiceError::FailedPrecondition(format!(
-        "the demo city diverged from its design: {what} (the demo is written for the copenhagen-2007 rules)"
+        "the demo city diverged from its design: {what} (the demo is written for the 2007 Copenhagen layers kk-2007 and kk-aftale-2007 on dk-2005)"
     ))
 }
 
@@ -497,8 +497,11 @@ enum Profile {
     Pensioner,
     /// Cash benefit, start aid or introduction allowance for 7 months or more, still received.
     LongBenefit,
-    /// Applicant in part-time work; the spouse on cash benefit for 8 months or more.
+    /// Applicant in part-time work; the spouse on cash benefit for 8 months or more. Not
+    /// rejected: § 51 b needs the applicant *and* the spouse to receive a listed benefit.
     SpouseOnBenefit,
+    /// Applicant and spouse both on cash benefit for 8 months or more: rejected.
+    CoupleOnBenefit,
     /// Cash benefit for under 6 months.
     ShortBenefit,
     /// Cash benefit that has ended.
@@ -533,7 +536,7 @@ const PRIORITY_APPLICANTS: &[(Profile, u64)] = &[
 const NO_PRIORITY_APPLICANTS: &[(Profile, u64)] =
     &[(Profile::PartTime, 60), (Profile::Pensioner, 40)];
 const BENEFIT_APPLICANTS: &[(Profile, u64)] =
-    &[(Profile::LongBenefit, 80), (Profile::SpouseOnBenefit, 20)];
+    &[(Profile::LongBenefit, 80), (Profile::CoupleOnBenefit, 20)];
 /// Waiting-list applicants an exposed area's municipality approves.
 const EXPOSED_WAITING_LIST: &[(Profile, u64)] = &[
     (Profile::Work, 40),
@@ -545,6 +548,7 @@ const EXPOSED_WAITING_LIST: &[(Profile, u64)] = &[
     (Profile::Senior, 4),
     (Profile::RecentCohabitant, 4),
     (Profile::Resident, 4),
+    (Profile::SpouseOnBenefit, 4),
 ];
 /// Waiting-list applicants elsewhere: combined letting does not apply there.
 const WAITING_LIST: &[(Profile, u64)] = &[
@@ -640,6 +644,14 @@ fn household(profile: Profile, reference: String, date: NaiveDate, rng: &mut Rng
                 months_before(date, rng.range(8, 30) as u32),
                 None,
             ));
+            others.push(spouse);
+        }
+        Profile::CoupleOnBenefit => {
+            let since = months_before(date, rng.range(8, 30) as u32);
+            applicant.benefits.push(spell("cash_benefit", since, None));
+            let mut spouse = adult(PersonRole::Spouse);
+            spouse.age = applicant.age;
+            spouse.benefits.push(spell("cash_benefit", since, None));
             others.push(spouse);
         }
         Profile::ShortBenefit => {
@@ -1226,7 +1238,8 @@ fn barred_referrals(planner: &mut Planner, vacancies: &[Vacancy]) -> HashMap<usi
 fn plan_grants(seed: u64) -> Result<Vec<(NaiveDate, GrantStep)>, ServiceError> {
     const DECISIONS: u64 = 42;
     const NOT_IN_EXPOSED_AREA: usize = 13;
-    const ABOVE_MAXIMUM: usize = 29;
+    // A household that moves out of the municipality: § 63 c, stk. 2 refuses the grant.
+    const MOVES_AWAY: usize = 29;
     const CANCELLED: usize = 7;
     let mut rng = Rng::new(seed, "grants");
     let mut dates: Vec<NaiveDate> = (0..DECISIONS)
@@ -1246,9 +1259,6 @@ fn plan_grants(seed: u64) -> Result<Vec<(NaiveDate, GrantStep)>, ServiceError> {
         }
     }
     dates.sort();
-    let above: Money = "18000.00"
-        .parse()
-        .map_err(|e| ServiceError::invalid("amount", format!("{e}")))?;
     let mut steps = Vec::new();
     for (index, date) in dates.into_iter().enumerate() {
         let mut applicant = adult(PersonRole::Applicant);
@@ -1263,14 +1273,17 @@ fn plan_grants(seed: u64) -> Result<Vec<(NaiveDate, GrantStep)>, ServiceError> {
             current_area_class: (!special).then(|| "exposed".to_owned()),
             waiting_list_registered_on: None,
             municipal_dispensation: false,
-            moves_within_municipality: None,
+            moves_within_municipality: Some(index != MOVES_AWAY),
         };
         let (purpose, amount, expect) = match index {
             NOT_IN_EXPOSED_AREA => {
                 household.current_area_class = Some("high_risk".to_owned());
                 ("move_out_of_exposed_area", None, GrantOutcome::Refused)
             }
-            ABOVE_MAXIMUM => ("special_housing", Some(above), GrantOutcome::Refused),
+            MOVES_AWAY => {
+                household.current_area_class = Some("exposed".to_owned());
+                ("move_out_of_exposed_area", None, GrantOutcome::Refused)
+            }
             _ if special => ("special_housing", None, GrantOutcome::Approved),
             _ => ("move_out_of_exposed_area", None, GrantOutcome::Approved),
         };

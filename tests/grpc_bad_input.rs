@@ -498,22 +498,23 @@ async fn a_date_without_a_rule_set_is_failed_precondition() {
     let e = server
         .housing(Some(&server.keys.kab))
         .await
-        .register_vacancy(vacancy("v-1", "kab-nordvest-3", "2006-06-01"))
+        .register_vacancy(vacancy("v-1", "kab-nordvest-3", "2005-05-31"))
         .await
-        .expect_err("no rule set in force in 2006");
+        .expect_err("no national law in force before 2005-06-01");
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
-    assert!(e.message().contains("2006-06-01"), "{}", e.message());
+    assert!(e.message().contains("2005-05-31"), "{}", e.message());
     let e = server
         .municipality(Some(&server.keys.municipality))
         .await
         .decide_relocation_grant(standard_grant("g-1", "2006-06-01"))
         .await
-        .expect_err("no rule set in force in 2006");
+        .expect_err("national law alone in 2006 has no relocation-grant pool");
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(e.message().contains("relocation-grant"), "{}", e.message());
     assert_eq!(server.decisions(&[]).await.len(), before, "nothing written");
     assert_eq!(
         server
-            .department_counters("kab-nordvest-3", "2006")
+            .department_counters("kab-nordvest-3", "2005")
             .await
             .vacancies,
         0

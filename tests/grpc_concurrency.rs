@@ -93,19 +93,21 @@ async fn racing_vacancies(server: &TestServer) {
         !raced.contains(&Channel::MunicipalReferral),
         "referral is barred in high-risk areas"
     );
-    // The high-risk floor: at no point is the flexible share behind 44 %.
+    // The department's agreed share (30 %, reference/flexible-shares-0101-2007.toml): at
+    // no point is the flexible count behind it. (The 44 % of high-risk areas is a goal,
+    // monitored in the report, not forced.)
     let mut flexible = 0u64;
     for (i, ch) in raced.iter().enumerate() {
         if *ch == Channel::Flexible {
             flexible += 1;
         }
         let n = i as u64 + 1;
-        assert!(flexible * 100 >= 44 * n, "{flexible} flexible of {n}");
+        assert!(flexible * 100 >= 30 * n, "{flexible} flexible of {n}");
     }
-    // 44 % of 40 is 17.6: 18 flexible, the rest to the waiting lists.
-    assert_eq!(flexible, 18);
-    assert_eq!(dept.by_channel[Channel::Flexible.index()], 18);
-    assert_eq!(dept.by_channel[Channel::InternalList.index()], 22);
+    // 30 % of 40 is 12: 12 flexible, the rest to the waiting lists.
+    assert_eq!(flexible, 12);
+    assert_eq!(dept.by_channel[Channel::Flexible.index()], 12);
+    assert_eq!(dept.by_channel[Channel::InternalList.index()], 28);
 }
 
 /// 100 standard grants of DKK 15,000 at once against the DKK 1,000,000 pool.

@@ -24,8 +24,23 @@ async fn tingbjerg_combined_letting_end_to_end() {
         .into_inner();
     assert_eq!(vacancy.area_class, "exposed");
     let explanation = vacancy.explanation.expect("explanation");
-    assert_eq!(explanation.rule_set_id, "copenhagen-2007");
+    // Judged by national law and Copenhagen's decisions and agreement, each named.
+    assert_eq!(explanation.rule_set_id, "dk-2005+kk-2007+kk-aftale-2007");
     assert_eq!(explanation.rule_set_content_hash.len(), 64);
+    let layers: Vec<(&str, &str)> = explanation
+        .layers
+        .iter()
+        .map(|l| (l.id.as_str(), l.kind.as_str()))
+        .collect();
+    assert_eq!(
+        layers,
+        [
+            ("dk-2005", "national"),
+            ("kk-2007", "municipal"),
+            ("kk-aftale-2007", "agreement")
+        ]
+    );
+    assert!(explanation.layers.iter().all(|l| l.content_hash.len() == 64));
 
     // An applicant on kontanthjælp since 2006-06-01: rejected, replacement owed.
     let rejected = fsb
@@ -50,8 +65,24 @@ async fn tingbjerg_combined_letting_end_to_end() {
         .fired_rules;
     let rule = fired
         .iter()
-        .find(|f| f.rule_id == "cph2007.combined.benefit_rejection")
+        .find(|f| f.rule_id == "dk2005.combined.benefit_rejection")
         .expect("benefit rule fired");
+    assert_eq!(rule.layer_id, "dk-2005");
+    // § 51 b is the council's option: its decision is named beside the national rule.
+    let adoption = fired
+        .iter()
+        .find(|f| f.rule_id == "cph2007.adopt.combined_letting")
+        .expect("the municipal decision fired");
+    assert_eq!(adoption.layer_id, "kk-2007");
+    let complaint = rejected
+        .explanation
+        .as_ref()
+        .and_then(|e| e.complaint.as_ref())
+        .expect("a rejection carries complaint guidance");
+    assert!(complaint.body_da.contains("Beboerklagenævnet"), "{complaint:?}");
+    assert!(complaint.body_en.contains("complaints board"), "{complaint:?}");
+    assert!(!complaint.how_da.is_empty() && !complaint.how_en.is_empty());
+    assert!(!complaint.deadline_da.is_empty() && !complaint.deadline_en.is_empty());
     assert!(
         rule.message_da.contains("kontanthjælp"),
         "{}",
@@ -64,7 +95,7 @@ async fn tingbjerg_combined_letting_end_to_end() {
     );
     assert_eq!(
         rule.legal_source.as_ref().expect("source").section,
-        "§ 51 b, stk. 1"
+        "§ 51 b, stk. 1 og 2"
     );
 
     // The same vacancy, an applicant in work: pending the municipality.
@@ -116,6 +147,20 @@ async fn tingbjerg_combined_letting_end_to_end() {
         .expect("approve")
         .into_inner();
     assert_eq!(approved.status, "approved");
+    // The approval names its basis, the caseworker's main considerations and the way to
+    // complain.
+    let act = approved.explanation.expect("the act's explanation");
+    assert!(
+        act.fired_rules
+            .iter()
+            .any(|f| f.rule_id == "cph2007.act.approval"
+                && f.message_da.contains("Ansøger er i beskæftigelse")),
+        "{act:?}"
+    );
+    assert!(act.main_considerations.starts_with("Ansøger er i beskæftigelse"));
+    let guidance = act.complaint.expect("an act carries complaint guidance");
+    assert!(guidance.body_da.contains("Ombudsmand"), "{guidance:?}");
+    assert!(guidance.deadline_en.contains("within one year"), "{guidance:?}");
     let twice = municipality
         .approve_letting(pb::ApproveLettingRequest {
             idempotency_key: "a2".into(),

@@ -252,7 +252,7 @@ async fn grants_are_decided_paid_and_cancelled_against_the_pool() {
         pool.pool_ore,
         pool.committed_ore + pool.paid_ore + pool.remaining_ore
     );
-    assert_eq!(pool.rule_set_id, "copenhagen-2007");
+    assert_eq!(pool.rule_set_id, "dk-2005+kk-2007+kk-aftale-2007");
 
     let e = m
         .pay_relocation_grant(settle("pay-2", &cancelled.grant_id))
@@ -266,24 +266,32 @@ async fn grants_are_decided_paid_and_cancelled_against_the_pool() {
         .into_inner();
     assert_eq!(read, pool);
 
-    // A grant above the maximum is refused with the maximum rule, and commits nothing.
-    let big = m
+    // A move-out grant for a household leaving the municipality is refused (§ 63 c, stk. 2:
+    // "at lejeren flytter til en anden bolig i kommunen"), with complaint guidance, and
+    // commits nothing.
+    let away = m
         .decide_relocation_grant(pb::DecideRelocationGrantRequest {
-            amount_ore: 1_500_001,
+            purpose: "move_out_of_exposed_area".into(),
+            household: Some(pb::ApplicantHousehold {
+                resource_weak: Some(true),
+                current_area_class: "exposed".into(),
+                moves_within_municipality: Some(false),
+                ..household("hh-g-3", pb::Person::default())
+            }),
             ..standard_grant("g-3", "2007-05-03")
         })
         .await
         .expect("a refusal is an answer")
         .into_inner();
-    assert_eq!(big.outcome(), pb::GrantOutcome::Refused);
+    assert_eq!(away.outcome(), pb::GrantOutcome::Refused);
+    let why = away.explanation.as_ref().expect("explanation");
     assert!(
-        big.explanation
-            .as_ref()
-            .expect("explanation")
-            .fired_rules
+        why.fired_rules
             .iter()
-            .any(|r| r.rule_id == "cph2007.grant.maximum")
+            .any(|r| r.rule_id == "cph2007.grant.same_municipality"),
+        "{why:?}"
     );
+    assert!(why.complaint.is_some(), "a refusal carries complaint guidance");
     let kinds: Vec<_> = server
         .decisions(&[DecisionKind::GrantPayment, DecisionKind::GrantCancellation])
         .await
@@ -344,7 +352,8 @@ async fn a_flexible_vacancy_let_without_priority_carries_its_shortfall() {
     assert_eq!(counters.vacancies, 1);
     assert_eq!(counters.by_channel.iter().sum::<u64>(), 0, "{counters:?}");
 
-    // The next vacancy is flexible again (1 of 2 would have met the 44 % floor).
+    // The next vacancy is flexible again: the department's agreed share is 30 %, and 0 of 2
+    // is short of it.
     let second = kab
         .register_vacancy(vacancy("v-2", "akb-bispeparken", "2007-04-02"))
         .await
@@ -385,8 +394,8 @@ async fn a_flexible_vacancy_let_without_priority_carries_its_shortfall() {
         .into_inner();
     assert_eq!(
         third.channel(),
-        pb::LettingChannel::Flexible,
-        "1 flexible of 3 is short of 44 %"
+        pb::LettingChannel::InternalList,
+        "1 flexible of 3 meets the agreed 30 % (the 44 % of high-risk areas is a goal, not forced)"
     );
     server.stop().await;
 }
@@ -441,7 +450,7 @@ async fn classifications_list_every_area_with_its_class() {
         } else {
             assert!(c.error.is_empty(), "{}", c.error);
             let e = c.explanation.as_ref().expect("explanation");
-            assert_eq!(e.rule_set_id, "copenhagen-2007");
+            assert_eq!(e.rule_set_id, "dk-2005+kk-2007+kk-aftale-2007");
             assert_eq!(e.decided_on, "2007-06-01");
             assert_eq!(e.fired_rules.len(), 1, "{e:?}");
         }
@@ -451,14 +460,17 @@ async fn classifications_list_every_area_with_its_class() {
         .find(|c| c.area_id == "tingbjerg")
         .and_then(|c| c.explanation.as_ref())
         .expect("Tingbjerg");
-    assert_eq!(tingbjerg.fired_rules[0].rule_id, "cph2007.class.exposed");
+    assert_eq!(
+        tingbjerg.fired_rules[0].rule_id,
+        "dk2005.class.designated_51b"
+    );
     assert!(
-        tingbjerg
-            .reference_data
-            .iter()
-            .any(|r| r.id == "exposed-areas-0101-2007" && r.content_hash.len() == 64),
+        tingbjerg.reference_data.iter().any(|r| r.id == "exposed-areas-0101-2007"
+            && r.content_hash.len() == 64
+            && r.completeness == "complete"),
         "{tingbjerg:?}"
     );
+    assert!(!tingbjerg.rests_on_incomplete_data);
     server.stop().await;
 }
 
@@ -517,9 +529,11 @@ async fn the_rule_set_changes_on_2018_12_01() {
             .rule_set_id
             .clone()
     };
-    assert_eq!(rule_set(&before), "copenhagen-2007");
+    // National law changes on 2018-12-01; Copenhagen's 2007 decisions and agreement stay in
+    // force within the new frame.
+    assert_eq!(rule_set(&before), "dk-2005+kk-2007+kk-aftale-2007");
     assert_eq!(before.area_class, "high_risk");
-    assert_eq!(rule_set(&after), "dk-2018");
+    assert_eq!(rule_set(&after), "dk-2018+kk-2007+kk-aftale-2007");
     assert_eq!(after.area_class, "exposed");
     assert_ne!(
         before
@@ -530,7 +544,9 @@ async fn the_rule_set_changes_on_2018_12_01() {
     );
 
     // The same household, on cash benefit since January: approved the day before (no
-    // combined letting in a high-risk area), rejected from 2018-12-01.
+    // combined letting in a high-risk area). From 2018-12-01 the area is exposed, but § 51 b
+    // is the council's option and no Copenhagen decision adopts it under the 2018 act: not
+    // rejected; the 2007 approval scheme for exposed areas makes it wait for the municipality.
     let judge = |key: &str, vacancy_id: &str, date: &str| pb::ProposeLettingRequest {
         idempotency_key: key.into(),
         vacancy_id: vacancy_id.into(),
@@ -550,16 +566,16 @@ async fn the_rule_set_changes_on_2018_12_01() {
     assert_eq!(old.outcome(), pb::LettingOutcome::Approved);
     assert_eq!(
         old.explanation.as_ref().expect("explanation").rule_set_id,
-        "copenhagen-2007"
+        "dk-2005+kk-2007+kk-aftale-2007"
     );
-    assert_eq!(new.outcome(), pb::LettingOutcome::Rejected);
+    assert_eq!(new.outcome(), pb::LettingOutcome::PendingMunicipalApproval);
     let new_explanation = new.explanation.as_ref().expect("explanation");
-    assert_eq!(new_explanation.rule_set_id, "dk-2018");
+    assert_eq!(new_explanation.rule_set_id, "dk-2018+kk-2007+kk-aftale-2007");
     assert!(
-        new_explanation
+        !new_explanation
             .fired_rules
             .iter()
-            .any(|r| r.rule_id == "dk2018.combined.benefit_rejection"),
+            .any(|r| r.rule_id.ends_with("combined.benefit_rejection")),
         "{new_explanation:?}"
     );
 
@@ -598,11 +614,24 @@ async fn the_rule_set_changes_on_2018_12_01() {
                 ("nordvest", "neutral"),
                 ("tingbjerg", "high_risk"),
             ],
-            "copenhagen-2007"
+            "dk-2005+kk-2007+kk-aftale-2007"
         )
     );
     assert_eq!(
         classes(&mut m, "2018-12-01").await,
+        set(
+            &[
+                ("bispeparken", "exposed"),
+                ("hulgaard", "risk"),
+                ("nordvest", "neutral"),
+                ("tingbjerg", "hard_exposed"),
+            ],
+            "dk-2018+kk-2007+kk-aftale-2007"
+        )
+    );
+    // From 2019-07-01 Copenhagen's 2007 layers have ended: national law alone.
+    assert_eq!(
+        classes(&mut m, "2019-07-01").await,
         set(
             &[
                 ("bispeparken", "exposed"),

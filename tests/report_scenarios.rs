@@ -5,7 +5,7 @@
 
 mod report_support;
 
-use letting_rules::model::Channel;
+use letting_rules::model::{Channel, QuotaModality};
 use letting_rules::report::{Assessment, CheckKind, CheckStatus, Detail, Period, Report};
 use letting_rules::store::DecisionKind;
 use report_support::*;
@@ -67,7 +67,10 @@ async fn an_empty_quarter_has_zeros_and_no_violations() {
     assert_eq!(report.period.ends_before, "2007-10-01T00:00:00+02:00");
     assert_eq!(report.decisions_in_period, 0);
     assert_eq!(report.rule_sets.len(), 1);
-    assert_eq!(report.rule_sets[0].rule_set_id, "copenhagen-2007");
+    assert_eq!(
+        report.rule_sets[0].rule_set_id,
+        "dk-2005+kk-2007+kk-aftale-2007"
+    );
     assert!(report.violations.is_empty());
     assert_eq!(report.summary.failed, 0);
     assert_eq!(report.summary.passed, 0);
@@ -81,11 +84,19 @@ async fn an_empty_quarter_has_zeros_and_no_violations() {
             "{d:?}"
         );
     }
-    // Bispeparken is high-risk at 41.2 %: the class floor and the agreed 30 % apply.
+    // Bispeparken is high-risk at 41.2 %: the agreed 30 % (forced) and the 44 % goal
+    // (monitored) are checked.
     let b = department(&report, "akb-bispeparken");
     assert_eq!(b.class_at_end.as_deref(), Some("high_risk"));
-    let kinds: Vec<CheckKind> = b.checks.iter().map(|c| c.kind).collect();
-    assert_eq!(kinds, [CheckKind::ClassFloor, CheckKind::AgreedShare]);
+    let kinds: Vec<(CheckKind, QuotaModality)> =
+        b.checks.iter().map(|c| (c.kind, c.modality)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (CheckKind::AgreedShare, QuotaModality::Floor),
+            (CheckKind::ClassFloor, QuotaModality::Goal)
+        ]
+    );
     assert_eq!(b.agreed_share.as_deref(), Some("0.3"));
 
     // Indicators: the designation list and the statistics stand; nothing was counted.
@@ -259,7 +270,10 @@ async fn a_class_change_inside_the_quarter_splits_the_checks() {
     assert_eq!(change.from_class.as_deref(), Some("risk"));
     assert_eq!(change.to_class.as_deref(), Some("high_risk"));
     assert_eq!(change.rule_id.as_deref(), Some("cph2007.class.high_risk"));
-    assert_eq!(change.rule_set_id.as_deref(), Some("copenhagen-2007"));
+    assert_eq!(
+        change.rule_set_id.as_deref(),
+        Some("dk-2005+kk-2007+kk-aftale-2007")
+    );
 
     let b = department(&report, "akb-bispeparken");
     assert!(b.class_changed);
@@ -274,7 +288,9 @@ async fn a_class_change_inside_the_quarter_splits_the_checks() {
         .filter(|c| c.kind == CheckKind::ClassFloor)
         .collect();
     assert_eq!(agreed.len(), 2, "the agreed share over each class's days");
-    assert_eq!(floor.len(), 1, "the 44 % floor only while high-risk");
+    assert_eq!(floor.len(), 1, "the 44 % goal only while high-risk");
+    assert_eq!(agreed[0].modality, QuotaModality::Floor);
+    assert_eq!(floor[0].modality, QuotaModality::Goal, "monitored, never forced");
     let ids = |lets: &[Let]| -> Vec<String> {
         lets.iter()
             .filter_map(|l| l.move_in_decision.clone())
@@ -285,7 +301,7 @@ async fn a_class_change_inside_the_quarter_splits_the_checks() {
     assert_eq!(agreed[1].letting_ids, ids(&after));
     assert_eq!(floor[0].from, d("2007-05-15"));
     assert_eq!(floor[0].letting_ids, ids(&after));
-    assert_eq!(floor[0].rule_id, "cph2007.flexible.high_risk_floor");
+    assert_eq!(floor[0].rule_id, "cph2007.flexible.high_risk_goal");
     let flexible_after = after.iter().filter(|l| l.flexible).count() as u64;
     assert_eq!(floor[0].flexible, flexible_after);
     assert_eq!(
@@ -307,8 +323,9 @@ async fn a_class_change_inside_the_quarter_splits_the_checks() {
     renders_everywhere(&report);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
+/// Bispeparken at 42 % without attachment and 2 of 4 national criteria unmet, over the
+/// national change of 2018-12-01 and the end of Copenhagen's 2007 layers on 2019-06-30.
+async fn bispeparken_2018_2019(dates: &[&str]) -> (City, Vec<Let>) {
     let city = City::new().await;
     city.registry(
         &["akb"],
@@ -316,7 +333,6 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
         &[("akb-bispeparken", "akb", "bispeparken", 900)],
     )
     .await;
-    // High-risk under the 2007 agreement (42 %); not exposed under the 2018 law.
     city.statistics_with(
         2018,
         "2018-01-01",
@@ -339,9 +355,18 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
     )
     .await;
     let mut lets = Vec::new();
-    for date in ["2018-11-05", "2018-11-20", "2018-12-05", "2018-12-20"] {
+    for date in dates {
         lets.push(city.let_flat("akb", "akb-bispeparken", date).await);
     }
+    (city, lets)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
+    // National law changes on 2018-12-01; Copenhagen's decisions and agreement stay in
+    // force within the new frame, so the area keeps its Copenhagen class.
+    let (city, _) =
+        bispeparken_2018_2019(&["2018-11-05", "2018-11-20", "2018-12-05", "2018-12-20"]).await;
     let report = city.quarter("2018Q4").await;
     let spans: Vec<(&str, _, _)> = report
         .rule_sets
@@ -351,8 +376,16 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
     assert_eq!(
         spans,
         [
-            ("copenhagen-2007", d("2018-10-01"), d("2018-11-30")),
-            ("dk-2018", d("2018-12-01"), d("2018-12-31")),
+            (
+                "dk-2005+kk-2007+kk-aftale-2007",
+                d("2018-10-01"),
+                d("2018-11-30")
+            ),
+            (
+                "dk-2018+kk-2007+kk-aftale-2007",
+                d("2018-12-01"),
+                d("2018-12-31")
+            ),
         ]
     );
     let used: Vec<&str> = report
@@ -360,14 +393,19 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
         .iter()
         .map(|u| u.rule_set_id.as_str())
         .collect();
-    assert_eq!(used, ["copenhagen-2007", "dk-2018"]);
+    assert_eq!(
+        used,
+        [
+            "dk-2005+kk-2007+kk-aftale-2007",
+            "dk-2018+kk-2007+kk-aftale-2007"
+        ]
+    );
     assert!(
         report
             .decisions_by_rule_set
             .iter()
             .all(|u| u.current_version)
     );
-
     let a = area(&report, "bispeparken");
     let classes: Vec<(Option<&str>, Option<&str>)> = a
         .classes
@@ -377,16 +415,11 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
     assert_eq!(
         classes,
         [
-            (Some("high_risk"), Some("copenhagen-2007")),
-            (Some("not_exposed"), Some("dk-2018"))
+            (Some("high_risk"), Some("dk-2005+kk-2007+kk-aftale-2007")),
+            (Some("high_risk"), Some("dk-2018+kk-2007+kk-aftale-2007"))
         ]
     );
-    assert_eq!(a.changes[0].date, d("2018-12-01"));
-    assert_eq!(
-        a.changes[0].rule_id.as_deref(),
-        Some("dk2018.class.not_exposed")
-    );
-
+    assert!(a.changes.is_empty(), "{:?}", a.changes);
     let b = department(&report, "akb-bispeparken");
     let rules: Vec<(&str, _, _)> = b
         .checks
@@ -396,25 +429,50 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
     assert_eq!(
         rules,
         [
-            (
-                "cph2007.flexible.high_risk_floor",
-                d("2018-10-01"),
-                d("2018-11-30")
-            ),
-            (
-                "cph2007.flexible.department_share",
-                d("2018-10-01"),
-                d("2018-11-30")
-            ),
-            (
-                "dk2018.flexible.department_share",
-                d("2018-12-01"),
-                d("2018-12-31")
-            ),
+            ("cph2007.flexible.department_share", d("2018-10-01"), d("2018-11-30")),
+            ("cph2007.flexible.high_risk_goal", d("2018-10-01"), d("2018-11-30")),
+            ("cph2007.flexible.department_share", d("2018-12-01"), d("2018-12-31")),
+            ("cph2007.flexible.high_risk_goal", d("2018-12-01"), d("2018-12-31")),
         ]
     );
     assert_eq!(b.checks[0].lettings, 2);
     assert_eq!(b.checks[2].lettings, 2);
+    renders_everywhere(&report);
+
+    // Copenhagen's 2007 layers end on 2019-06-30: from 2019-07-01 national law alone,
+    // under which the area is not exposed and no flexible share applies.
+    let (city, _) =
+        bispeparken_2018_2019(&["2019-06-05", "2019-06-20", "2019-07-05", "2019-07-20"]).await;
+    let report = city
+        .report(Period::range(d("2019-06-01"), d("2019-07-31")).expect("period"))
+        .await;
+    let a = area(&report, "bispeparken");
+    let classes: Vec<(Option<&str>, Option<&str>)> = a
+        .classes
+        .iter()
+        .map(|s| (s.class.as_deref(), s.rule_set_id.as_deref()))
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            (Some("high_risk"), Some("dk-2018+kk-2007+kk-aftale-2007")),
+            (Some("not_exposed"), Some("dk-2018"))
+        ]
+    );
+    assert_eq!(a.changes[0].date, d("2019-07-01"));
+    assert_eq!(
+        a.changes[0].rule_id.as_deref(),
+        Some("dk2018.class.not_exposed")
+    );
+    let b = department(&report, "akb-bispeparken");
+    let rules: Vec<(&str, _)> = b.checks.iter().map(|c| (c.rule_id.as_str(), c.to)).collect();
+    assert_eq!(
+        rules,
+        [
+            ("cph2007.flexible.department_share", d("2019-06-30")),
+            ("cph2007.flexible.high_risk_goal", d("2019-06-30")),
+        ]
+    );
     // The municipality-wide 1 in 9 belongs to the 2007 agreement only.
     let m: Vec<(&str, _)> = report
         .municipality_flexible
@@ -422,8 +480,12 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
         .iter()
         .map(|c| (c.rule_id.as_str(), c.to))
         .collect();
-    assert_eq!(m, [("cph2007.flexible.municipal_target", d("2018-11-30"))]);
+    assert_eq!(m, [("cph2007.flexible.municipal_target", d("2019-06-30"))]);
     assert_eq!(report.municipality_flexible.checks[0].lettings, 2);
+    assert_eq!(
+        report.municipality_flexible.checks[0].modality,
+        QuotaModality::Goal
+    );
     renders_everywhere(&report);
 }
 
@@ -522,7 +584,7 @@ async fn combined_letting_and_referrals_are_counted_with_their_reasons() {
     assert_eq!(c.rejections_by_reason.len(), 1);
     assert_eq!(
         c.rejections_by_reason[0].reason,
-        "cph2007.combined.benefit_rejection"
+        "dk2005.combined.benefit_rejection"
     );
     assert!(
         c.rejections_by_reason[0]

@@ -10,21 +10,32 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A copy of the shipped rules with `from` replaced by `to` in the Copenhagen set.
-fn broken(from: &str, to: &str) -> (tempfile::TempDir, PathBuf, usize) {
+/// A copy of the shipped rules (every layer and list) with `from` replaced by `to` in the
+/// layer `sets/<file>`; returns the copy, the broken file and the line of the change.
+fn broken_in(file: &str, from: &str, to: &str) -> (tempfile::TempDir, PathBuf, usize) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sets = dir.path().join("sets");
-    std::fs::create_dir_all(&sets).expect("mkdir");
-    let text =
-        std::fs::read_to_string(repo().join("rules/sets/copenhagen-2007.toml")).expect("read");
+    for sub in ["sets", "reference"] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+        for entry in std::fs::read_dir(repo().join("rules").join(sub)).expect("read dir") {
+            let path = entry.expect("entry").path();
+            let target = dir.path().join(sub).join(path.file_name().expect("name"));
+            std::fs::copy(&path, target).expect("copy");
+        }
+    }
+    let path = dir.path().join("sets").join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
     let line = text
         .lines()
         .position(|l| l.contains(from))
         .expect("fixture line")
         + 1;
-    let file = sets.join("copenhagen-2007.toml");
-    std::fs::write(&file, text.replacen(from, to, 1)).expect("write");
-    (dir, file, line)
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+    (dir, path, line)
+}
+
+/// The same, in Copenhagen's municipal layer.
+fn broken(from: &str, to: &str) -> (tempfile::TempDir, PathBuf, usize) {
+    broken_in("kk-2007.toml", from, to)
 }
 
 fn check(dir: &Path, json: bool) -> (i32, String) {
@@ -90,50 +101,104 @@ fn decimal_written_as_float_is_reported_at_its_value() {
 
 #[test]
 fn several_errors_in_one_file_are_all_reported() {
-    let (dir, _, _) = broken(r#"share = "0.44""#, r#"share = "0.4.4""#);
-    let text_path = dir.path().join("sets/copenhagen-2007.toml");
-    let text = std::fs::read_to_string(&text_path).expect("read");
+    let (dir, path, _) = broken_in("kk-aftale-2007.toml", r#"share = "0.44""#, r#"share = "0.4.4""#);
+    let text = std::fs::read_to_string(&path).expect("read");
     let text = text
         .replacen(
-            "such as {area} must be approved",
-            "such as {areaa} must be approved",
+            "department {department} has agreed",
+            "department {departmnt} has agreed",
             1,
         )
         .replacen(
-            r#"source = { ref = "abl-59" }"#,
-            r#"source = { ref = "abl-95" }"#,
+            r#"source = { ref = "status-2007-bilag-1", section = "Fleksibel udlejning: hver 9. ledige bolig" }"#,
+            r#"source = { ref = "status-2007-bilag-9", section = "Fleksibel udlejning: hver 9. ledige bolig" }"#,
             1,
         );
-    std::fs::write(&text_path, text).expect("write");
+    std::fs::write(&path, text).expect("write");
     let (code, out) = check(dir.path(), false);
     assert_eq!(code, 1);
     assert!(out.contains("`0.4.4` is not a share"), "{out}");
     assert!(
-        out.contains("unknown placeholder `{areaa}`") && out.contains("did you mean `area`?"),
+        out.contains("unknown placeholder `{departmnt}`") && out.contains("did you mean `department`?"),
         "{out}"
     );
     assert!(
-        out.contains("unknown source `abl-95`") && out.contains("did you mean `abl-59`?"),
+        out.contains("unknown source `status-2007-bilag-9`")
+            && out.contains("did you mean `status-2007-bilag-"),
         "{out}"
     );
     assert!(out.contains("3 error(s)"), "{out}");
 }
 
 #[test]
-fn overlapping_rule_sets_of_one_jurisdiction_are_refused() {
-    let (dir, _, _) = broken("effective_to = 2018-11-30", "effective_to = 2018-11-30");
-    let copy = std::fs::read_to_string(dir.path().join("sets/copenhagen-2007.toml")).expect("read");
+fn overlapping_layers_of_one_kind_and_municipality_are_refused() {
+    let (dir, _, _) = broken("effective_to = 2019-06-30", "effective_to = 2019-06-30");
+    let copy = std::fs::read_to_string(dir.path().join("sets/kk-2007.toml")).expect("read");
     let other = copy
-        .replacen(r#"id = "copenhagen-2007""#, r#"id = "copenhagen-2010""#, 1)
+        .replacen(r#"id = "kk-2007""#, r#"id = "kk-2010""#, 1)
         .replacen(
             "effective_from = 2007-01-01",
             "effective_from = 2010-01-01",
             1,
         );
-    std::fs::write(dir.path().join("sets/copenhagen-2010.toml"), other).expect("write");
+    std::fs::write(dir.path().join("sets/kk-2010.toml"), other).expect("write");
     let (code, out) = check(dir.path(), false);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("rule set `copenhagen-2010` starts on 2010-01-01 while `copenhagen-2007` is in force until 2018-11-30"), "{out}");
+    assert!(
+        out.contains("rule set `kk-2010` starts on 2010-01-01 while `kk-2007` is in force until 2019-06-30"),
+        "{out}"
+    );
+}
+
+/// The frame: a municipal layer or agreement may not go beyond what national law permits.
+/// Each refusal names the file, line and column of what goes beyond, and how to fix it.
+#[test]
+fn a_referral_share_above_the_national_cap_is_refused() {
+    let (dir, file, line) = broken_in("kk-aftale-2007.toml", r#"share = "1/4""#, r#"share = "1/3""#);
+    let (code, out) = check(dir.path(), false);
+    assert_eq!(code, 1, "{out}");
+    let at = format!("{}:{line}:9: error: `cph2007.channel.referral_share` claims 1/3 of vacancies for municipal_referral, above the national cap 1/4 of `dk2005.channel.referral_cap`", file.display());
+    assert!(out.contains(&at), "expected `{at}` in:\n{out}");
+    assert!(out.contains("help: lower the share to at most 1/4"), "{out}");
+}
+
+#[test]
+fn adopting_an_option_the_law_does_not_offer_is_refused() {
+    let (dir, file, line) = broken(r#"option = "abl-51b""#, r#"option = "abl-51x""#);
+    let (code, out) = check(dir.path(), false);
+    assert_eq!(code, 1, "{out}");
+    let at = format!("{}:{line}:10: error: decision `cph2007.adopt.combined_letting` adopts option `abl-51x`, which national layer `dk-2005` (in force from 2005-06-01) does not offer", file.display());
+    assert!(out.contains(&at), "expected `{at}` in:\n{out}");
+    assert!(out.contains("`dk-2005` offers abl-51b"), "{out}");
+}
+
+#[test]
+fn a_benefit_the_law_does_not_list_is_refused() {
+    let (dir, file, line) = broken(
+        r#"benefits = ["cash_benefit", "start_aid", "introduction_allowance"]"#,
+        r#"benefits = ["cash_benefit", "disability_pension"]"#,
+    );
+    let (code, out) = check(dir.path(), false);
+    assert_eq!(code, 1, "{out}");
+    let at = format!("{}:{line}:12: error: decision `cph2007.adopt.combined_letting` uses benefit `disability_pension`, which option `abl-51b` of national layer `dk-2005` does not list", file.display());
+    assert!(out.contains(&at), "expected `{at}` in:\n{out}");
+    assert!(out.contains("narrow the law's list, not extend it"), "{out}");
+}
+
+#[test]
+fn a_municipal_rejection_rule_of_its_own_is_refused() {
+    let (dir, file, line) = broken(
+        r#"effect = "require_municipal_approval""#,
+        r#"effect = "reject""#,
+    );
+    let (code, out) = check(dir.path(), false);
+    assert_eq!(code, 1, "{out}");
+    let at = format!(
+        "{}:{line}:10: error: a municipal decision or agreement cannot reject applicants by a rule of its own",
+        file.display()
+    );
+    assert!(out.contains(&at), "expected `{at}` in:\n{out}");
+    assert!(out.contains("adopt the national option"), "{out}");
 }
 
 #[test]

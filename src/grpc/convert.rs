@@ -395,6 +395,7 @@ pub fn explanation(e: &Explanation) -> pb::DecisionExplanation {
             .iter()
             .map(|f| pb::FiredRule {
                 rule_id: f.rule_id.to_string(),
+                layer_id: f.layer.to_string(),
                 legal_source: Some(pb::LegalSource {
                     document: f.source.document.to_string(),
                     section: f.source.section.as_deref().unwrap_or_default().to_owned(),
@@ -416,8 +417,37 @@ pub fn explanation(e: &Explanation) -> pb::DecisionExplanation {
             .map(|r| pb::ReferenceData {
                 id: r.id.to_string(),
                 content_hash: r.content_hash.to_string(),
+                completeness: r.completeness.as_str().to_owned(),
             })
             .collect(),
+        layers: e
+            .layers
+            .iter()
+            .map(|l| pb::Layer {
+                id: l.id.to_string(),
+                kind: l.kind.as_str().to_owned(),
+                title: l.title.to_string(),
+                content_hash: l.content_hash.to_string(),
+                effective_from: l.effective_from.to_string(),
+                effective_to: l.effective_to.map(|d| d.to_string()).unwrap_or_default(),
+            })
+            .collect(),
+        rests_on_incomplete_data: e.rests_on_incomplete_data(),
+        main_considerations: e.considerations.clone().unwrap_or_default(),
+        complaint: e.complaint.as_ref().map(|c| pb::ComplaintGuidance {
+            guidance_id: c.guidance_id.to_string(),
+            legal_source: Some(pb::LegalSource {
+                document: c.source.document.to_string(),
+                section: c.source.section.as_deref().unwrap_or_default().to_owned(),
+                title: c.source.title.to_string(),
+            }),
+            body_da: c.body_da.to_string(),
+            body_en: c.body_en.to_string(),
+            how_da: c.how_da.to_string(),
+            how_en: c.how_en.to_string(),
+            deadline_da: c.deadline_da.to_string(),
+            deadline_en: c.deadline_en.to_string(),
+        }),
     }
 }
 

@@ -56,6 +56,7 @@ impl MunicipalityApi {
         Ok(Response::new(pb::MunicipalActResponse {
             decision_id: done.decision_id,
             status: done.status,
+            explanation: done.explanation.as_ref().map(convert::explanation),
         }))
     }
 
@@ -200,6 +201,7 @@ impl MunicipalityService for MunicipalityApi {
         Ok(Response::new(pb::MakeReplacementOfferResponse {
             offer_id: done.offer_id,
             decision_id: done.decision_id,
+            explanation: done.explanation.as_ref().map(convert::explanation),
         }))
     }
 

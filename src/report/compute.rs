@@ -11,7 +11,8 @@ use super::model::*;
 use super::{Period, ReportError, quarter_of};
 use crate::engine;
 use crate::model::{
-    Channel, Condition, CountedOver, LettingEffect, NATIONAL, RuleBook, Share, ShareSource,
+    Channel, Completeness, Condition, CountedOver, LettingEffect, NATIONAL, QuotaModality,
+    RuleBook, Share, ShareSource,
 };
 use crate::service::{AreaStatisticsInput, LoadStatistics};
 use crate::store::{
@@ -535,6 +536,7 @@ fn classify_at(
                     .map(|r| ListRef {
                         id: r.id.to_string(),
                         content_hash: r.content_hash.to_string(),
+                        completeness: r.completeness,
                     })
                     .collect(),
                 error: None,
@@ -802,6 +804,7 @@ impl Letting {
 /// A target for flexible lettings over a segment.
 struct Target {
     kind: CheckKind,
+    modality: QuotaModality,
     rule_id: String,
     share: Share,
     op: crate::model::CompareOp,
@@ -837,6 +840,7 @@ fn department_targets(
     let mut out = Vec::new();
     for q in set.channels.quotas.iter().filter(|q| {
         q.channel == Channel::Flexible
+            && q.modality != QuotaModality::Cap
             && q.counted_over == CountedOver::Department
             && q.meta.in_force(segment.to)
             && q.applies_to_class(class)
@@ -857,6 +861,7 @@ fn department_targets(
                         Some(ListRef {
                             id: list.id.to_string(),
                             content_hash: list.content_hash.to_string(),
+                            completeness: list.provenance.completeness,
                         }),
                     ),
                     None => (CheckKind::AgreedShare, *default, None),
@@ -868,6 +873,7 @@ fn department_targets(
         }
         out.push(Target {
             kind,
+            modality: q.modality,
             rule_id: q.meta.id.to_string(),
             share,
             op: q.op,
@@ -914,6 +920,7 @@ fn check(
     };
     Check {
         kind: target.kind,
+        modality: target.modality,
         scope,
         rule_id: target.rule_id.clone(),
         rule_set_id: rule_set_id.to_owned(),
@@ -1103,6 +1110,7 @@ fn build(book: &RuleBook, municipality: &str, period: &Period, g: Gathered) -> R
             agreed_share_list: agreed.map(|(l, _)| ListRef {
                 id: l.id.to_string(),
                 content_hash: l.content_hash.to_string(),
+                completeness: l.provenance.completeness,
             }),
             status: status_of(&checks),
             checks,
@@ -1177,6 +1185,7 @@ fn build(book: &RuleBook, municipality: &str, period: &Period, g: Gathered) -> R
         let part = in_segment(&all_lettings, span.from, span.to);
         for q in set.channels.quotas.iter().filter(|q| {
             q.channel == Channel::Flexible
+                && q.modality != QuotaModality::Cap
                 && q.counted_over == CountedOver::Municipality
                 && q.meta.in_force(span.to)
         }) {
@@ -1185,6 +1194,7 @@ fn build(book: &RuleBook, municipality: &str, period: &Period, g: Gathered) -> R
             };
             let target = Target {
                 kind: CheckKind::MunicipalShare,
+                modality: q.modality,
                 rule_id: q.meta.id.to_string(),
                 share,
                 op: q.op,
@@ -1364,6 +1374,14 @@ fn build(book: &RuleBook, municipality: &str, period: &Period, g: Gathered) -> R
             "No rule set is in force for municipality {municipality} in the period."
         ));
     }
+    notes.push(
+        "A check whose modality is `goal` (the 2007 agreement's \"målet\": every 9th vacancy in \
+         the municipality, at least 44 % in high-risk areas) is monitored here and never \
+         forced on a vacancy; a `floor` (a department's agreed share) is forced by the \
+         channel assignment."
+            .to_owned(),
+    );
+    notes.extend(incomplete_lists(book, &area_reports, &department_reports));
 
     Report {
         format: FORMAT.to_owned(),
@@ -1397,6 +1415,53 @@ fn build(book: &RuleBook, municipality: &str, period: &Period, g: Gathered) -> R
         violations,
         notes,
     }
+}
+
+/// A note for every reference list behind the report's classes and checks that is not
+/// complete: the figures resting on it say so.
+fn incomplete_lists(
+    book: &RuleBook,
+    areas: &[AreaReport],
+    departments: &[DepartmentReport],
+) -> Vec<String> {
+    let mut used: BTreeSet<&str> = BTreeSet::new();
+    for a in areas {
+        for c in &a.classes {
+            used.extend(c.designation_lists.iter().map(|l| l.id.as_str()));
+        }
+    }
+    for d in departments {
+        used.extend(d.agreed_share_list.iter().map(|l| l.id.as_str()));
+        for c in &d.checks {
+            used.extend(c.list.iter().map(|l| l.id.as_str()));
+        }
+    }
+    let provenance = |id: &str| {
+        book.reference
+            .designations
+            .iter()
+            .find(|d| &*d.id == id)
+            .map(|d| &d.provenance)
+            .or_else(|| {
+                book.reference
+                    .flexible_shares
+                    .iter()
+                    .find(|s| &*s.id == id)
+                    .map(|s| &s.provenance)
+            })
+    };
+    used.into_iter()
+        .filter_map(|id| {
+            let p = provenance(id)?;
+            (p.completeness != Completeness::Complete).then(|| {
+                format!(
+                    "Reference list `{id}` is {}: {} Figures resting on it are not facts of the source.",
+                    p.completeness.as_str(),
+                    p.note.as_deref().unwrap_or("no note")
+                )
+            })
+        })
+        .collect()
 }
 
 fn combined(book: &RuleBook, events: &[Event], pending: &[Event]) -> CombinedLetting {
@@ -1645,7 +1710,20 @@ fn dwellings_on(
         evidence.designation_lists.push(ListRef {
             id: d.id.to_string(),
             content_hash: d.content_hash.to_string(),
+            completeness: d.provenance.completeness,
         });
+        if let Some(c) = d
+            .provenance
+            .dwellings_completeness
+            .filter(|c| *c != Completeness::Complete)
+        {
+            notes.push(format!(
+                "the dwelling counts of `{}` are {}: {}",
+                d.id,
+                c.as_str(),
+                d.provenance.note.as_deref().unwrap_or_default()
+            ));
+        }
         for (area, (_, dwellings)) in &d.areas {
             // A national list names areas of every municipality: only this one's count.
             if *d.jurisdiction == *municipality || own_areas.contains_key(&**area) {

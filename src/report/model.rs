@@ -13,6 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::model::{Completeness, QuotaModality};
+
 /// The name of the format, the first field of every report.
 pub const FORMAT: &str = "letting-rules/compliance-report";
 /// Raised only when a field changes meaning or goes away.
@@ -161,6 +163,14 @@ pub struct Summary {
 pub struct ListRef {
     pub id: String,
     pub content_hash: String,
+    /// How much of its source the list holds; a figure resting on an extract or on
+    /// illustrative data says so here.
+    #[serde(default = "complete")]
+    pub completeness: Completeness,
+}
+
+fn complete() -> Completeness {
+    Completeness::Complete
 }
 
 /// What a check compares with its target.
@@ -180,6 +190,9 @@ pub enum CheckKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     pub kind: CheckKind,
+    /// `floor` (the rules force it on vacancies) or `goal` (monitored here, never forced).
+    #[serde(default)]
+    pub modality: QuotaModality,
     /// `department:<id>`, `area:<id>` or `municipality:<code>`.
     pub scope: String,
     /// The quota rule that sets the target.

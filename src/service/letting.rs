@@ -8,10 +8,10 @@ use super::{
     Ledger, Principal, ServiceError, decision, from_json, new_id, require_municipality, to_json,
 };
 use crate::engine::{
-    self, ChannelDecision, Eligibility, LettingCase, LettingDecision, LettingOutcome, QuotaState,
-    ReferralCase, ReferralDecision, ReferralOutcome, VacancyCase,
+    self, ChannelDecision, Eligibility, Explanation, LettingCase, LettingDecision, LettingOutcome,
+    MunicipalActCase, QuotaState, ReferralCase, ReferralDecision, ReferralOutcome, VacancyCase,
 };
-use crate::model::{Channel, Household, RuleBook};
+use crate::model::{ActKind, Channel, ComplaintKind, Household, RuleBook};
 use crate::store::{CaseKind, CaseRow, DecisionKind, Tx};
 
 /// The scope key of a department's quota counters.
@@ -101,6 +101,9 @@ pub struct MunicipalAct {
 pub struct ActRecorded {
     pub decision_id: String,
     pub status: String,
+    /// The reasons of a municipal act; none for an answer to an offer.
+    #[serde(default)]
+    pub explanation: Option<Explanation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +134,8 @@ pub struct MakeOffer {
 pub struct OfferMade {
     pub offer_id: String,
     pub decision_id: String,
+    #[serde(default)]
+    pub explanation: Option<Explanation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -533,9 +538,10 @@ impl Ledger {
             ));
         }
         let p = principal.clone();
+        let book = self.rules();
         let hash = super::request_hash(&(approve, &act))?;
         self.idempotent(principal, key, hash, move |tx| {
-            let (act, p) = (act.clone(), p.clone());
+            let (act, p, book) = (act.clone(), p.clone(), book.clone());
             Box::pin(async move {
                 let (row, mut state) = letting_for_update(tx, &p, &act.letting_id).await?;
                 if row.status != "pending_municipal_approval" {
@@ -544,6 +550,22 @@ impl Ledger {
                         act.letting_id, row.status
                     )));
                 }
+                let area = area_facts(tx, &state.area, act.date).await?;
+                let decided = engine::municipal_act(
+                    &book,
+                    &MunicipalActCase {
+                        date: act.date,
+                        municipality: row.municipality.clone(),
+                        department: state.department.clone(),
+                        area,
+                        act: if approve {
+                            ActKind::Approval
+                        } else {
+                            ActKind::Rejection
+                        },
+                        considerations: act.reason.clone(),
+                    },
+                )?;
                 let status = if approve {
                     "approved"
                 } else {
@@ -554,7 +576,12 @@ impl Ledger {
                 } else {
                     DecisionKind::MunicipalRejection
                 };
-                let mut d = decision(kind, &p, act.date, status, to_json(&act)?);
+                // The act's fields as before, and the engine's reasons beside them.
+                let mut body = to_json(&act)?;
+                body["decision"] = to_json(&decided)?;
+                let mut d = decision(kind, &p, act.date, status, body);
+                d.rule_set_id = Some(decided.explanation.rule_set_id.to_string());
+                d.rule_set_hash = Some(decided.explanation.rule_set_hash.to_string());
                 d.organisation = row.organisation.clone();
                 d.department = Some(state.department.clone());
                 d.area = Some(state.area.clone());
@@ -585,6 +612,7 @@ impl Ledger {
                 Ok(ActRecorded {
                     decision_id: d.id,
                     status: status.to_owned(),
+                    explanation: Some(decided.explanation),
                 })
             })
         })
@@ -690,7 +718,13 @@ impl Ledger {
                     return Err(ServiceError::FailedPrecondition(format!("vacancy `{}` is {}, not open", command.vacancy_id, vrow.status)));
                 }
                 let area = area_facts(tx, &vacancy.area, command.date).await?;
-                let class = engine::classify(&book, &vrow.municipality, &area, command.date)?;
+                let mut class = engine::classify(&book, &vrow.municipality, &area, command.date)?;
+                class.explanation.complaint = engine::complaint_guidance(
+                    &book,
+                    &vrow.municipality,
+                    command.date,
+                    ComplaintKind::ReplacementOffer,
+                );
                 if matches!(&*class.class, "exposed" | "hard_exposed") {
                     return Err(ServiceError::FailedPrecondition(format!(
                         "vacancy `{}` lies in {} ({}): a replacement dwelling must be outside exposed areas",
@@ -728,7 +762,7 @@ impl Ledger {
                 vacancy.letting = None;
                 let org = vrow.organisation.clone().unwrap_or_default();
                 tx.put_case(&vacancy_row(&p, &command.vacancy_id, &org, &vacancy, "offered")?).await?;
-                Ok(OfferMade { offer_id, decision_id: d.id })
+                Ok(OfferMade { offer_id, decision_id: d.id, explanation: Some(class.explanation) })
             })
         })
         .await
@@ -809,6 +843,7 @@ impl Ledger {
                 Ok(ActRecorded {
                     decision_id: d.id,
                     status: status.into(),
+                    explanation: None,
                 })
             })
         })
