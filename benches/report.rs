@@ -84,7 +84,7 @@ fn body(kind: &str, area: &str, class: &str, outcome: &str) -> serde_json::Value
             "area_class": class,
             "obligations": if outcome == "rejected" { vec!["replacement_dwelling_offer"] } else { vec![] },
             "explanation": {
-                "rule_set_id": "copenhagen-2007",
+                "rule_set_id": "dk-2005+kk-2007+kk-aftale-2007",
                 "rule_set_hash": "0000000000000000000000000000000000000000000000000000000000000000",
                 "decided_on": "2016-01-01",
                 "fired": [
@@ -137,7 +137,7 @@ fn record(
         channel: channel.map(str::to_owned),
         area_class: Some(class.to_owned()),
         amount_ore: None,
-        rule_set_id: rule_set.then(|| "copenhagen-2007".to_owned()),
+        rule_set_id: rule_set.then(|| "dk-2005+kk-2007+kk-aftale-2007".to_owned()),
         rule_set_hash: rule_set.then(|| "0".repeat(64)),
         principal: format!("organisation:org-{}", department % 8),
         body: body(kind.as_str(), &area_id(area), class, outcome),

@@ -29,6 +29,7 @@ pub fn check(
                 .map(|s| {
                     json!({
                         "id": &*s.id,
+                        "layer": s.layer.as_str(),
                         "jurisdiction": &*s.jurisdiction,
                         "effective_from": s.effective_from,
                         "effective_to": s.effective_to,
@@ -38,9 +39,24 @@ pub fn check(
                     })
                 })
                 .collect();
+            let compositions: Vec<_> = loaded
+                .book
+                .composed
+                .iter()
+                .map(|s| {
+                    json!({
+                        "id": &*s.id,
+                        "jurisdiction": &*s.jurisdiction,
+                        "effective_from": s.effective_from,
+                        "effective_to": s.effective_to,
+                        "layers": s.layers.iter().map(|l| &*l.id).collect::<Vec<_>>(),
+                        "content_hash": &*s.content_hash,
+                    })
+                })
+                .collect();
             let reference = loaded.book.reference.designations.len()
                 + loaded.book.reference.flexible_shares.len();
-            (diags, Some((sets, reference)))
+            (diags, Some((sets, compositions, reference)))
         }
         Err(LoadError::Invalid(diags)) => (diags, None),
         Err(e) => return Err(e).context("cannot check the rules"),
@@ -59,6 +75,7 @@ pub fn check(
                 "warnings": warnings,
                 "diagnostics": diags,
                 "rule_sets": summary.as_ref().map(|s| &s.0),
+                "compositions": summary.as_ref().map(|s| &s.1),
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
@@ -66,17 +83,35 @@ pub fn check(
             for d in &diags {
                 writeln!(out, "{d}")?;
             }
-            if let Some((sets, reference)) = &summary {
+            if let Some((sets, compositions, reference)) = &summary {
                 for s in sets {
                     writeln!(
                         out,
-                        "ok: rule set {} ({}), {} to {}, {} rules, sha256 {}",
+                        "ok: {} layer {} ({}), {} to {}, {} rules, sha256 {}",
+                        s["layer"].as_str().unwrap_or_default(),
                         s["id"].as_str().unwrap_or_default(),
                         s["jurisdiction"].as_str().unwrap_or_default(),
                         s["effective_from"].as_str().unwrap_or_default(),
                         s["effective_to"].as_str().unwrap_or("(open)"),
                         s["rules"],
                         &s["content_hash"].as_str().unwrap_or_default()[..12],
+                    )?;
+                }
+                for c in compositions {
+                    let layers: Vec<&str> = c["layers"]
+                        .as_array()
+                        .map(|l| l.iter().filter_map(|v| v.as_str()).collect())
+                        .unwrap_or_default();
+                    let who = match c["jurisdiction"].as_str().unwrap_or_default() {
+                        "DK" => "national law alone (a municipality with no layer of its own in force)".to_owned(),
+                        code => format!("municipality {code}"),
+                    };
+                    writeln!(
+                        out,
+                        "judged by: {who} from {} to {}: {}",
+                        c["effective_from"].as_str().unwrap_or_default(),
+                        c["effective_to"].as_str().unwrap_or("(open)"),
+                        layers.join(" + "),
                     )?;
                 }
                 writeln!(

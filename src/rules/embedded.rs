@@ -29,3 +29,28 @@ pub fn files() -> Vec<SourceFile> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded list names every rule file of `rules/` (tests aside) and no other.
+    #[test]
+    fn embedded_files_are_the_rules_directory() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let mut on_disk: Vec<String> = super::super::read_dir(&dir)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|f| {
+                std::path::Path::new(&f.name)
+                    .strip_prefix(&dir)
+                    .ok()
+                    .map(|p| p.display().to_string())
+            })
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = FILES.iter().map(|(p, _)| (*p).to_owned()).collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk);
+    }
+}

@@ -180,7 +180,10 @@ def run_flow(channel, pb, municipality_key, org_key):
     vacancy = h.RegisterVacancy(request, metadata=as_org, timeout=10)
     check(vacancy.area_class == "high_risk", f"Bispeparken is high-risk: {vacancy.area_class}")
     check(vacancy.channel == common.LETTING_CHANNEL_FLEXIBLE, "its first vacancy is flexible")
-    check(vacancy.explanation.rule_set_id == "copenhagen-2007", "judged by copenhagen-2007")
+    check(vacancy.explanation.rule_set_id == "dk-2005+kk-2007+kk-aftale-2007",
+          "judged by national law and Copenhagen's decisions and agreement")
+    check([layer.kind for layer in vacancy.explanation.layers] == ["national", "municipal", "agreement"],
+          "the explanation names each layer")
     check(len(vacancy.explanation.rule_set_content_hash) == 64, "with the rule file's hash")
     again = h.RegisterVacancy(request, metadata=as_org, timeout=10)
     check(again == vacancy, "a retry with the same key returns the same response")
