@@ -40,7 +40,12 @@ async fn tingbjerg_combined_letting_end_to_end() {
             ("kk-aftale-2007", "agreement")
         ]
     );
-    assert!(explanation.layers.iter().all(|l| l.content_hash.len() == 64));
+    assert!(
+        explanation
+            .layers
+            .iter()
+            .all(|l| l.content_hash.len() == 64)
+    );
 
     // An applicant on kontanthjælp since 2006-06-01: rejected, replacement owed.
     let rejected = fsb
@@ -79,8 +84,14 @@ async fn tingbjerg_combined_letting_end_to_end() {
         .as_ref()
         .and_then(|e| e.complaint.as_ref())
         .expect("a rejection carries complaint guidance");
-    assert!(complaint.body_da.contains("Beboerklagenævnet"), "{complaint:?}");
-    assert!(complaint.body_en.contains("complaints board"), "{complaint:?}");
+    assert!(
+        complaint.body_da.contains("Beboerklagenævnet"),
+        "{complaint:?}"
+    );
+    assert!(
+        complaint.body_en.contains("complaints board"),
+        "{complaint:?}"
+    );
     assert!(!complaint.how_da.is_empty() && !complaint.how_en.is_empty());
     assert!(!complaint.deadline_da.is_empty() && !complaint.deadline_en.is_empty());
     assert!(
@@ -157,10 +168,16 @@ async fn tingbjerg_combined_letting_end_to_end() {
                 && f.message_da.contains("Ansøger er i beskæftigelse")),
         "{act:?}"
     );
-    assert!(act.main_considerations.starts_with("Ansøger er i beskæftigelse"));
+    assert!(
+        act.main_considerations
+            .starts_with("Ansøger er i beskæftigelse")
+    );
     let guidance = act.complaint.expect("an act carries complaint guidance");
     assert!(guidance.body_da.contains("Ombudsmand"), "{guidance:?}");
-    assert!(guidance.deadline_en.contains("within one year"), "{guidance:?}");
+    assert!(
+        guidance.deadline_en.contains("within one year"),
+        "{guidance:?}"
+    );
     let twice = municipality
         .approve_letting(pb::ApproveLettingRequest {
             idempotency_key: "a2".into(),

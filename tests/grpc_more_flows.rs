@@ -291,7 +291,10 @@ async fn grants_are_decided_paid_and_cancelled_against_the_pool() {
             .any(|r| r.rule_id == "cph2007.grant.same_municipality"),
         "{why:?}"
     );
-    assert!(why.complaint.is_some(), "a refusal carries complaint guidance");
+    assert!(
+        why.complaint.is_some(),
+        "a refusal carries complaint guidance"
+    );
     let kinds: Vec<_> = server
         .decisions(&[DecisionKind::GrantPayment, DecisionKind::GrantCancellation])
         .await
@@ -465,9 +468,12 @@ async fn classifications_list_every_area_with_its_class() {
         "dk2005.class.designated_51b"
     );
     assert!(
-        tingbjerg.reference_data.iter().any(|r| r.id == "exposed-areas-0101-2007"
-            && r.content_hash.len() == 64
-            && r.completeness == "complete"),
+        tingbjerg
+            .reference_data
+            .iter()
+            .any(|r| r.id == "exposed-areas-0101-2007"
+                && r.content_hash.len() == 64
+                && r.completeness == "complete"),
         "{tingbjerg:?}"
     );
     assert!(!tingbjerg.rests_on_incomplete_data);
@@ -570,7 +576,10 @@ async fn the_rule_set_changes_on_2018_12_01() {
     );
     assert_eq!(new.outcome(), pb::LettingOutcome::PendingMunicipalApproval);
     let new_explanation = new.explanation.as_ref().expect("explanation");
-    assert_eq!(new_explanation.rule_set_id, "dk-2018+kk-2007+kk-aftale-2007");
+    assert_eq!(
+        new_explanation.rule_set_id,
+        "dk-2018+kk-2007+kk-aftale-2007"
+    );
     assert!(
         !new_explanation
             .fired_rules

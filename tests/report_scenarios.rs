@@ -290,7 +290,11 @@ async fn a_class_change_inside_the_quarter_splits_the_checks() {
     assert_eq!(agreed.len(), 2, "the agreed share over each class's days");
     assert_eq!(floor.len(), 1, "the 44 % goal only while high-risk");
     assert_eq!(agreed[0].modality, QuotaModality::Floor);
-    assert_eq!(floor[0].modality, QuotaModality::Goal, "monitored, never forced");
+    assert_eq!(
+        floor[0].modality,
+        QuotaModality::Goal,
+        "monitored, never forced"
+    );
     let ids = |lets: &[Let]| -> Vec<String> {
         lets.iter()
             .filter_map(|l| l.move_in_decision.clone())
@@ -429,10 +433,26 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
     assert_eq!(
         rules,
         [
-            ("cph2007.flexible.department_share", d("2018-10-01"), d("2018-11-30")),
-            ("cph2007.flexible.high_risk_goal", d("2018-10-01"), d("2018-11-30")),
-            ("cph2007.flexible.department_share", d("2018-12-01"), d("2018-12-31")),
-            ("cph2007.flexible.high_risk_goal", d("2018-12-01"), d("2018-12-31")),
+            (
+                "cph2007.flexible.department_share",
+                d("2018-10-01"),
+                d("2018-11-30")
+            ),
+            (
+                "cph2007.flexible.high_risk_goal",
+                d("2018-10-01"),
+                d("2018-11-30")
+            ),
+            (
+                "cph2007.flexible.department_share",
+                d("2018-12-01"),
+                d("2018-12-31")
+            ),
+            (
+                "cph2007.flexible.high_risk_goal",
+                d("2018-12-01"),
+                d("2018-12-31")
+            ),
         ]
     );
     assert_eq!(b.checks[0].lettings, 2);
@@ -465,7 +485,11 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
         Some("dk2018.class.not_exposed")
     );
     let b = department(&report, "akb-bispeparken");
-    let rules: Vec<(&str, _)> = b.checks.iter().map(|c| (c.rule_id.as_str(), c.to)).collect();
+    let rules: Vec<(&str, _)> = b
+        .checks
+        .iter()
+        .map(|c| (c.rule_id.as_str(), c.to))
+        .collect();
     assert_eq!(
         rules,
         [

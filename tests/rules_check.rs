@@ -101,7 +101,11 @@ fn decimal_written_as_float_is_reported_at_its_value() {
 
 #[test]
 fn several_errors_in_one_file_are_all_reported() {
-    let (dir, path, _) = broken_in("kk-aftale-2007.toml", r#"share = "0.44""#, r#"share = "0.4.4""#);
+    let (dir, path, _) = broken_in(
+        "kk-aftale-2007.toml",
+        r#"share = "0.44""#,
+        r#"share = "0.4.4""#,
+    );
     let text = std::fs::read_to_string(&path).expect("read");
     let text = text
         .replacen(
@@ -119,7 +123,8 @@ fn several_errors_in_one_file_are_all_reported() {
     assert_eq!(code, 1);
     assert!(out.contains("`0.4.4` is not a share"), "{out}");
     assert!(
-        out.contains("unknown placeholder `{departmnt}`") && out.contains("did you mean `department`?"),
+        out.contains("unknown placeholder `{departmnt}`")
+            && out.contains("did you mean `department`?"),
         "{out}"
     );
     assert!(
@@ -145,7 +150,9 @@ fn overlapping_layers_of_one_kind_and_municipality_are_refused() {
     let (code, out) = check(dir.path(), false);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("rule set `kk-2010` starts on 2010-01-01 while `kk-2007` is in force until 2019-06-30"),
+        out.contains(
+            "rule set `kk-2010` starts on 2010-01-01 while `kk-2007` is in force until 2019-06-30"
+        ),
         "{out}"
     );
 }
@@ -154,12 +161,22 @@ fn overlapping_layers_of_one_kind_and_municipality_are_refused() {
 /// Each refusal names the file, line and column of what goes beyond, and how to fix it.
 #[test]
 fn a_referral_share_above_the_national_cap_is_refused() {
-    let (dir, file, line) = broken_in("kk-aftale-2007.toml", r#"share = "1/4""#, r#"share = "1/3""#);
+    let (dir, file, line) = broken_in(
+        "kk-aftale-2007.toml",
+        r#"share = "1/4""#,
+        r#"share = "1/3""#,
+    );
     let (code, out) = check(dir.path(), false);
     assert_eq!(code, 1, "{out}");
-    let at = format!("{}:{line}:9: error: `cph2007.channel.referral_share` claims 1/3 of vacancies for municipal_referral, above the national cap 1/4 of `dk2005.channel.referral_cap`", file.display());
+    let at = format!(
+        "{}:{line}:9: error: `cph2007.channel.referral_share` claims 1/3 of vacancies for municipal_referral, above the national cap 1/4 of `dk2005.channel.referral_cap`",
+        file.display()
+    );
     assert!(out.contains(&at), "expected `{at}` in:\n{out}");
-    assert!(out.contains("help: lower the share to at most 1/4"), "{out}");
+    assert!(
+        out.contains("help: lower the share to at most 1/4"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -167,7 +184,10 @@ fn adopting_an_option_the_law_does_not_offer_is_refused() {
     let (dir, file, line) = broken(r#"option = "abl-51b""#, r#"option = "abl-51x""#);
     let (code, out) = check(dir.path(), false);
     assert_eq!(code, 1, "{out}");
-    let at = format!("{}:{line}:10: error: decision `cph2007.adopt.combined_letting` adopts option `abl-51x`, which national layer `dk-2005` (in force from 2005-06-01) does not offer", file.display());
+    let at = format!(
+        "{}:{line}:10: error: decision `cph2007.adopt.combined_letting` adopts option `abl-51x`, which national layer `dk-2005` (in force from 2005-06-01) does not offer",
+        file.display()
+    );
     assert!(out.contains(&at), "expected `{at}` in:\n{out}");
     assert!(out.contains("`dk-2005` offers abl-51b"), "{out}");
 }
@@ -180,9 +200,15 @@ fn a_benefit_the_law_does_not_list_is_refused() {
     );
     let (code, out) = check(dir.path(), false);
     assert_eq!(code, 1, "{out}");
-    let at = format!("{}:{line}:12: error: decision `cph2007.adopt.combined_letting` uses benefit `disability_pension`, which option `abl-51b` of national layer `dk-2005` does not list", file.display());
+    let at = format!(
+        "{}:{line}:12: error: decision `cph2007.adopt.combined_letting` uses benefit `disability_pension`, which option `abl-51b` of national layer `dk-2005` does not list",
+        file.display()
+    );
     assert!(out.contains(&at), "expected `{at}` in:\n{out}");
-    assert!(out.contains("narrow the law's list, not extend it"), "{out}");
+    assert!(
+        out.contains("narrow the law's list, not extend it"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -103,7 +103,10 @@ pub fn check(
                         .map(|l| l.iter().filter_map(|v| v.as_str()).collect())
                         .unwrap_or_default();
                     let who = match c["jurisdiction"].as_str().unwrap_or_default() {
-                        "DK" => "national law alone (a municipality with no layer of its own in force)".to_owned(),
+                        "DK" => {
+                            "national law alone (a municipality with no layer of its own in force)"
+                                .to_owned()
+                        }
                         code => format!("municipality {code}"),
                     };
                     writeln!(

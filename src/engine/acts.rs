@@ -54,9 +54,7 @@ pub fn municipal_act(
     class_words(&mut slots, set, &class);
     let mut fired = false;
     for rule in set.municipal_acts.iter().filter(|r| {
-        r.act == case.act
-            && r.meta.in_force(case.date)
-            && r.applies_to_classes.iter().any(|c| *c == class)
+        r.act == case.act && r.meta.in_force(case.date) && r.applies_to_classes.contains(&class)
     }) {
         explanation.fire(&rule.meta, Vec::new(), &slots);
         fired = true;

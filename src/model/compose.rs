@@ -65,7 +65,7 @@ pub fn compose_all(layers: &[Arc<RuleSet>]) -> Vec<Arc<RuleSet>> {
             }
         }
         let starts: Vec<NaiveDate> = starts.into_iter().collect();
-        let mut pieces: Vec<(Vec<&Arc<RuleSet>>, NaiveDate, Option<NaiveDate>)> = Vec::new();
+        let mut pieces: Vec<Piece<'_>> = Vec::new();
         for (i, start) in starts.iter().enumerate() {
             let end = starts.get(i + 1).and_then(|d| d.pred_opt());
             let Some(frame) = national.iter().find(|n| n.in_force(*start)) else {
@@ -98,6 +98,9 @@ pub fn compose_all(layers: &[Arc<RuleSet>]) -> Vec<Arc<RuleSet>> {
     }
     out
 }
+
+/// The layers in force over one period, from its first day to its last (open-ended: None).
+type Piece<'a> = (Vec<&'a Arc<RuleSet>>, NaiveDate, Option<NaiveDate>);
 
 fn same_layers(a: &[&Arc<RuleSet>], b: &[&Arc<RuleSet>]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.id == y.id)

@@ -217,10 +217,10 @@ impl Checker<'_, '_> {
         let p = key(&[], "relocation_grants");
         let pool = self.money(&key(&p, "pool_per_year"), &raw.pool_per_year);
         let standard = self.money(&key(&p, "standard_amount"), &raw.standard_amount);
-        let maximum = match &raw.maximum_amount {
-            Some(m) => Some(self.money(&key(&p, "maximum_amount"), m)),
-            None => None,
-        };
+        let maximum = raw
+            .maximum_amount
+            .as_ref()
+            .map(|m| self.money(&key(&p, "maximum_amount"), m));
         if let (Some(s), Some(Some(m))) = (standard, maximum)
             && s > m
         {
@@ -236,12 +236,10 @@ impl Checker<'_, '_> {
             RuleKind::Grant,
             scope,
         );
-        let maximum_rule = match &raw.maximum_rule {
-            Some(r) => {
-                Some(self.meta(&key(&p, "maximum_rule"), r.common(), RuleKind::Grant, scope))
-            }
-            None => None,
-        };
+        let maximum_rule = raw
+            .maximum_rule
+            .as_ref()
+            .map(|r| self.meta(&key(&p, "maximum_rule"), r.common(), RuleKind::Grant, scope));
         let maximum = match (maximum, maximum_rule) {
             (None, None) => Some(None),
             (Some(Some(m)), Some(Some(r))) => Some(Some((m, r))),
