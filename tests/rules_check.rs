@@ -159,24 +159,48 @@ fn overlapping_layers_of_one_kind_and_municipality_are_refused() {
 
 /// The frame: a municipal layer or agreement may not go beyond what national law permits.
 /// Each refusal names the file, line and column of what goes beyond, and how to fix it.
+/// A referral quota the municipality claims by its own decision (appended to its layer).
+const OWN_REFERRAL_QUOTA: &str = r#"
+[channel_assignment]
+
+[[channel_assignment.quotas]]
+id = "cph2007.channel.own_referral_share"
+channel = "municipal_referral"
+share = "1/3"
+op = ">="
+source = { ref = "br-711-06" }
+message.da = "Boligen går til {channel}."
+message.en = "The dwelling goes to {channel}."
+"#;
+
 #[test]
-fn a_referral_share_above_the_national_cap_is_refused() {
-    let (dir, file, line) = broken_in(
-        "kk-aftale-2007.toml",
-        r#"share = "1/4""#,
-        r#"share = "1/3""#,
-    );
+fn a_municipal_referral_share_above_the_national_cap_is_refused() {
+    let (dir, file, _) = broken("[relocation_grants]", "[relocation_grants]");
+    let text = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(&file, format!("{text}{OWN_REFERRAL_QUOTA}")).expect("write");
+    let line = text.lines().count()
+        + 1
+        + OWN_REFERRAL_QUOTA
+            .lines()
+            .position(|l| l.starts_with("share"))
+            .expect("share line");
     let (code, out) = check(dir.path(), false);
     assert_eq!(code, 1, "{out}");
     let at = format!(
-        "{}:{line}:9: error: `cph2007.channel.referral_share` claims 1/3 of vacancies for municipal_referral, above the national cap 1/4 of `dk2005.channel.referral_cap`",
+        "{}:{line}:9: error: `cph2007.channel.own_referral_share` claims 1/3 of vacancies for municipal_referral, above the national cap 1/4 of `dk2005.channel.referral_cap`",
         file.display()
     );
     assert!(out.contains(&at), "expected `{at}` in:\n{out}");
-    assert!(
-        out.contains("help: lower the share to at most 1/4"),
-        "{out}"
-    );
+    assert!(out.contains("help: lower the share to at most 1/4"), "{out}");
+}
+
+/// § 59, stk. 1 as the ministry describes it: by agreement the share "kan både være mere
+/// eller mindre end hver fjerde bolig", so an agreement layer may agree 1/3.
+#[test]
+fn an_agreed_referral_share_may_exceed_the_cap() {
+    let (dir, _, _) = broken_in("kk-aftale-2007.toml", r#"share = "1/4""#, r#"share = "1/3""#);
+    let (code, out) = check(dir.path(), false);
+    assert_eq!(code, 0, "{out}");
 }
 
 #[test]

@@ -118,7 +118,14 @@ fn classify_with(
 ) -> Result<Arc<str>, EngineError> {
     let mut designated: Vec<Arc<str>> = Vec::new();
     let mut designation_names = Vec::new();
+    let mut consulted = Vec::new();
     for d in book.reference.designations_on(municipality, date) {
+        // "Not on the list" rests on the list as much as "on it" does.
+        consulted.push((
+            d.id.clone(),
+            d.content_hash.clone(),
+            d.provenance.completeness,
+        ));
         if d.areas.contains_key(area.id.as_str()) {
             designated.push(d.class.clone());
             designation_names.push((
@@ -167,11 +174,10 @@ fn classify_with(
             if let Some((id, _, _)) = designation_names.first() {
                 slots.same(Slot::Designation, id.to_string());
             }
-            // Only a class that rests on a designation relies on the list.
-            if matches!(rule.when, crate::model::Condition::DesignatedAs(_)) {
-                for (id, hash, completeness) in &designation_names {
-                    explanation.used(id, hash, *completeness);
-                }
+            // The lists naming the area first, then every other list in force the
+            // classification consulted.
+            for (id, hash, completeness) in designation_names.iter().chain(&consulted) {
+                explanation.used(id, hash, *completeness);
             }
             explanation.fact("area.class", &rule.class);
             explanation.fire(&rule.meta, trace.comparisons, &slots);
@@ -477,9 +483,12 @@ pub fn evaluate_letting(
             LettingEffect::RequireMunicipalApproval => needs_approval = true,
         }
         for o in &rule.obligations {
-            let scheme_start = rule.adoption.as_ref().and_then(|a| a.meta.effective_from);
+            // Owed to applicants on the list when the council decided; the decision is
+            // dated by its announcement (the rule file says so).
+            let scheme_start = rule.adoption.as_ref().map(|a| a.announced);
             let registered = case.household.waiting_list_registered_on;
-            if o.only_if_registered_before_adoption {
+            let owed_to_all = rule.adoption.as_ref().is_some_and(|a| a.owed_to_all);
+            if o.only_if_registered_before_adoption && !owed_to_all {
                 if let (Some(start), Some(on)) = (scheme_start, registered) {
                     explanation.fact("household.waiting_list_registered_on", on);
                     if on >= start {
@@ -601,6 +610,18 @@ pub fn evaluate_referral(
         &mut explanation,
     )?;
     explanation.fact("department", &case.department);
+    if let Some(unknown) = case
+        .household
+        .referral_conditions
+        .iter()
+        .find(|c| Vocabulary::term(&set.vocabulary.referral_conditions, c).is_none())
+    {
+        return Err(EngineError::UnknownTerm {
+            what: "referral condition",
+            value: unknown.clone(),
+            rule_set: set.id.clone(),
+        });
+    }
     let ctx = FactContext {
         date: case.date,
         set,

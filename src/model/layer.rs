@@ -90,6 +90,9 @@ pub struct Adoption {
     pub benefits: Vec<Arc<str>>,
     /// When the decision was announced (offentliggjort).
     pub announced: NaiveDate,
+    /// The decision owes the option's obligations to every rejected applicant, not only to
+    /// those the national rule names (a municipality may give more than the law requires).
+    pub owed_to_all: bool,
     /// Where `option` and `benefits` are written, for frame diagnostics.
     pub option_at: (usize, usize),
     pub benefits_at: (usize, usize),

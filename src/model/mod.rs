@@ -343,6 +343,9 @@ pub struct Quota {
     pub counted_over: CountedOver,
     /// Where `share` is written, for frame diagnostics.
     pub share_at: (usize, usize),
+    /// For a cap: it bounds the municipality's own decisions, and an agreement with the
+    /// housing organisations may agree more.
+    pub agreement_may_exceed: bool,
 }
 
 impl Quota {

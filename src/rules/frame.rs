@@ -5,7 +5,7 @@
 //! - an adoption names an option of every national layer in force while it is, and uses
 //!   only benefits that option lists;
 //! - a fixed share on a channel stays within the national cap on that channel (§ 59
-//!   stk. 1: "indtil hver fjerde").
+//!   stk. 1: "indtil hver fjerde"); an agreement may agree more where the cap says so.
 
 use std::sync::Arc;
 
@@ -177,7 +177,11 @@ fn caps(layer: &RuleSet, national: &[&RuleSet], diags: &mut Vec<Diagnostic>) {
                 .channels
                 .quotas
                 .iter()
-                .filter(|c| c.modality == QuotaModality::Cap && c.channel == quota.channel)
+                .filter(|c| {
+                    c.modality == QuotaModality::Cap
+                        && c.channel == quota.channel
+                        && !(c.agreement_may_exceed && layer.layer == LayerKind::Agreement)
+                })
             {
                 let ShareSource::Fixed(max) = cap.share else {
                     continue;

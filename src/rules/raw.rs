@@ -241,6 +241,9 @@ rule_struct! {
     RawQuota {
         /// `floor` (default), `cap` or `goal`.
         modality: Option<String>,
+        /// For a cap: an agreement layer may agree a larger share than the cap.
+        #[serde(default)]
+        agreement_may_exceed: bool,
         channel: String,
         /// A fixed share ("1/4", "0.44"), or `department_agreement` for the share agreed
         /// per department in the reference data.
@@ -336,6 +339,10 @@ rule_struct! {
         #[serde(default)]
         benefits: Vec<String>,
         announced: RawDate,
+        /// The decision owes its obligations to every rejected applicant, beyond the
+        /// national rule's narrower duty.
+        #[serde(default)]
+        owed_to_all: bool,
     }
 }
 

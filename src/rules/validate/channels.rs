@@ -131,6 +131,13 @@ impl Checker<'_, '_> {
                 }
                 _ => {}
             }
+            if q.agreement_may_exceed && modality != Some(QuotaModality::Cap) {
+                self.error(
+                    &key(&qp, "agreement_may_exceed"),
+                    "`agreement_may_exceed` is for caps",
+                    Some("remove it, or make the quota modality = \"cap\"".into()),
+                );
+            }
             if modality == Some(QuotaModality::Cap) && !national {
                 self.error(
                     &key(&qp, "modality"),
@@ -188,6 +195,7 @@ impl Checker<'_, '_> {
                     meta,
                     modality,
                     share_at,
+                    agreement_may_exceed: q.agreement_may_exceed,
                     channel,
                     share,
                     op,

@@ -184,6 +184,7 @@ impl Checker<'_, '_> {
                     areas: a.areas.iter().map(|s| s.as_str().into()).collect(),
                     benefits: a.benefits.iter().map(|s| s.as_str().into()).collect(),
                     announced,
+                    owed_to_all: a.owed_to_all,
                     option_at,
                     benefits_at,
                 }));

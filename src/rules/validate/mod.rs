@@ -131,6 +131,8 @@ const KNOWN_KEYS: &[&str] = &[
     "month_counting",
     "only_if_registered_before_adoption",
     "dwellings_completeness",
+    "owed_to_all",
+    "agreement_may_exceed",
     "municipal_acts",
     "act",
     "option",
