@@ -191,14 +191,21 @@ fn a_municipal_referral_share_above_the_national_cap_is_refused() {
         file.display()
     );
     assert!(out.contains(&at), "expected `{at}` in:\n{out}");
-    assert!(out.contains("help: lower the share to at most 1/4"), "{out}");
+    assert!(
+        out.contains("help: lower the share to at most 1/4"),
+        "{out}"
+    );
 }
 
 /// § 59, stk. 1 as the ministry describes it: by agreement the share "kan både være mere
 /// eller mindre end hver fjerde bolig", so an agreement layer may agree 1/3.
 #[test]
 fn an_agreed_referral_share_may_exceed_the_cap() {
-    let (dir, _, _) = broken_in("kk-aftale-2007.toml", r#"share = "1/4""#, r#"share = "1/3""#);
+    let (dir, _, _) = broken_in(
+        "kk-aftale-2007.toml",
+        r#"share = "1/4""#,
+        r#"share = "1/3""#,
+    );
     let (code, out) = check(dir.path(), false);
     assert_eq!(code, 0, "{out}");
 }

@@ -173,16 +173,11 @@ fn caps(layer: &RuleSet, national: &[&RuleSet], diags: &mut Vec<Diagnostic>) {
             (a, b) => a.or(b),
         };
         for frame in national.iter().filter(|n| overlaps(n, from, to)) {
-            for cap in frame
-                .channels
-                .quotas
-                .iter()
-                .filter(|c| {
-                    c.modality == QuotaModality::Cap
-                        && c.channel == quota.channel
-                        && !(c.agreement_may_exceed && layer.layer == LayerKind::Agreement)
-                })
-            {
+            for cap in frame.channels.quotas.iter().filter(|c| {
+                c.modality == QuotaModality::Cap
+                    && c.channel == quota.channel
+                    && !(c.agreement_may_exceed && layer.layer == LayerKind::Agreement)
+            }) {
                 let ShareSource::Fixed(max) = cap.share else {
                     continue;
                 };
