@@ -84,12 +84,15 @@ async fn tingbjerg_combined_letting_end_to_end() {
         .as_ref()
         .and_then(|e| e.complaint.as_ref())
         .expect("a rejection carries complaint guidance");
+    // Every letting there needs the municipality's approval, so the complaint goes to the
+    // municipality, not the beboerklagenævn (almenlejeloven § 101, stk. 1, nr. 2).
+    assert_eq!(complaint.guidance_id, "cph2007.complaint.letting_rejection");
     assert!(
-        complaint.body_da.contains("Beboerklagenævnet"),
+        complaint.body_da.contains("Københavns Kommune"),
         "{complaint:?}"
     );
     assert!(
-        complaint.body_en.contains("complaints board"),
+        complaint.body_en.contains("City of Copenhagen"),
         "{complaint:?}"
     );
     assert!(!complaint.how_da.is_empty() && !complaint.how_en.is_empty());

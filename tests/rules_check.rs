@@ -242,6 +242,28 @@ fn a_benefit_the_law_does_not_list_is_refused() {
     );
 }
 
+/// § 51 b as first enacted may be used in the areas the ministry designates: combined
+/// letting in an area on no designation list is refused.
+#[test]
+fn combined_letting_outside_the_designated_areas_is_refused() {
+    let (dir, file, line) = broken(
+        r#"areas = ["tingbjerg", "mjoelnerparken", "akacieparken", "aldersrogade", "lundtoftegade"]"#,
+        r#"areas = ["tingbjerg", "nordvest"]"#,
+    );
+    let (code, out) = check(dir.path(), false);
+    assert_eq!(code, 1, "{out}");
+    let at = format!(
+        "{}:{line}:9: error: decision `cph2007.adopt.combined_letting` names area `nordvest`, which no designation list of class exposed names while the decision and national layer `dk-2005` are in force",
+        file.display()
+    );
+    assert!(out.contains(&at), "expected `{at}` in:\n{out}");
+    assert!(
+        out.contains("may be used only in designated areas"),
+        "{out}"
+    );
+    assert!(!out.contains("area `tingbjerg`"), "{out}");
+}
+
 #[test]
 fn a_municipal_rejection_rule_of_its_own_is_refused() {
     let (dir, file, line) = broken(

@@ -96,6 +96,7 @@ pub struct Adoption {
     /// Where `option` and `benefits` are written, for frame diagnostics.
     pub option_at: (usize, usize),
     pub benefits_at: (usize, usize),
+    pub areas_at: (usize, usize),
 }
 
 impl Adoption {

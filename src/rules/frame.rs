@@ -2,8 +2,9 @@
 //! agreement may use only what the national law in force on its dates permits.
 //!
 //! - every municipal or agreement layer has a national layer in force on its first day;
-//! - an adoption names an option of every national layer in force while it is, and uses
-//!   only benefits that option lists;
+//! - an adoption names an option of every national layer in force while it is, uses only
+//!   benefits that option lists, and, where the national layer makes the option's areas
+//!   by designation alone (§ 51 b as first enacted), names only areas on such a list;
 //! - a fixed share on a channel stays within the national cap on that channel (§ 59
 //!   stk. 1: "indtil hver fjerde"); an agreement may agree more where the cap says so.
 
@@ -12,7 +13,10 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::diagnostic::{Diagnostic, Severity};
-use crate::model::{Condition, LayerKind, LettingRule, QuotaModality, RuleSet, ShareSource};
+use crate::model::{
+    Adoption, Condition, LayerKind, LettingRule, NATIONAL, QuotaModality, ReferenceData, RuleSet,
+    ShareSource,
+};
 
 fn error(
     file: &Arc<str>,
@@ -38,7 +42,7 @@ fn overlaps(set: &RuleSet, from: NaiveDate, to: Option<NaiveDate>) -> bool {
 }
 
 /// Every check of lower layers against the national frame.
-pub fn check(layers: &[Arc<RuleSet>]) -> Vec<Diagnostic> {
+pub fn check(layers: &[Arc<RuleSet>], reference: &ReferenceData) -> Vec<Diagnostic> {
     let national: Vec<&RuleSet> = layers
         .iter()
         .filter(|s| s.layer == LayerKind::National)
@@ -60,13 +64,18 @@ pub fn check(layers: &[Arc<RuleSet>]) -> Vec<Diagnostic> {
                 "a municipality decides within national law: add the national layer in force on that date".into(),
             ));
         }
-        adoptions(layer, &national, &mut diags);
+        adoptions(layer, &national, reference, &mut diags);
         caps(layer, &national, &mut diags);
     }
     diags
 }
 
-fn adoptions(layer: &RuleSet, national: &[&RuleSet], diags: &mut Vec<Diagnostic>) {
+fn adoptions(
+    layer: &RuleSet,
+    national: &[&RuleSet],
+    reference: &ReferenceData,
+    diags: &mut Vec<Diagnostic>,
+) {
     for adoption in &layer.adoptions {
         let from = adoption
             .meta
@@ -120,6 +129,15 @@ fn adoptions(layer: &RuleSet, national: &[&RuleSet], diags: &mut Vec<Diagnostic>
                 ));
                 continue;
             }
+            eligible_areas(
+                layer,
+                frame,
+                adoption,
+                &versions,
+                reference,
+                (from, to),
+                diags,
+            );
             let listed: Vec<Arc<str>> = versions.iter().flat_map(|r| benefit_kinds(r)).collect();
             for b in adoption.benefits.iter().filter(|b| !listed.contains(b)) {
                 diags.push(error(
@@ -136,6 +154,69 @@ fn adoptions(layer: &RuleSet, national: &[&RuleSet], diags: &mut Vec<Diagnostic>
                     ),
                 ));
             }
+        }
+    }
+}
+
+/// Where a national layer gives the option's classes by designation alone, every area the
+/// decision names must be on a list of such a class in force while both are.
+fn eligible_areas(
+    layer: &RuleSet,
+    frame: &RuleSet,
+    adoption: &Adoption,
+    versions: &[&LettingRule],
+    reference: &ReferenceData,
+    (from, to): (NaiveDate, Option<NaiveDate>),
+    diags: &mut Vec<Diagnostic>,
+) {
+    let classes: Vec<&Arc<str>> = versions
+        .iter()
+        .flat_map(|r| r.applies_to_classes.iter())
+        .collect();
+    let by_designation_only = !classes.is_empty()
+        && classes.iter().all(|class| {
+            let rules: Vec<_> = frame
+                .classification
+                .iter()
+                .filter(|r| r.class == **class)
+                .collect();
+            !rules.is_empty()
+                && rules
+                    .iter()
+                    .all(|r| matches!(r.when, Condition::DesignatedAs(_)))
+        });
+    if !by_designation_only {
+        return;
+    }
+    let start = from.max(frame.effective_from);
+    let end = match (to, frame.effective_to) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    for area in &adoption.areas {
+        let listed = reference.designations.iter().any(|d| {
+            (&*d.jurisdiction == NATIONAL || d.jurisdiction == layer.jurisdiction)
+                && classes.iter().any(|c| **c == d.class)
+                && d.areas.contains_key(&**area)
+                && d.valid_to >= start
+                && end.is_none_or(|e| d.valid_from <= e)
+        });
+        if !listed {
+            diags.push(error(
+                &layer.file,
+                adoption.areas_at,
+                "adoptions.areas",
+                format!(
+                    "decision `{}` names area `{area}`, which no designation list of class {} names while the decision and national layer `{}` are in force",
+                    adoption.meta.id,
+                    classes.iter().map(|c| &***c).collect::<Vec<_>>().join(" or "),
+                    frame.id
+                ),
+                format!(
+                    "under `{}` option `{}` may be used only in designated areas: add the area's designation to rules/reference/, or leave the area out",
+                    frame.id, adoption.option
+                ),
+            ));
         }
     }
 }

@@ -109,7 +109,7 @@ fn build(
         reference.designations.extend(contents.designations);
         reference.flexible_shares.extend(contents.flexible_shares);
     }
-    diags.extend(frame::check(&sets));
+    diags.extend(frame::check(&sets, &reference));
     let book = RuleBook::new(sets, reference);
     diags.extend(timeline::structural(&book));
     if diags.iter().any(|d| d.severity == Severity::Error) {

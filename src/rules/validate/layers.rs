@@ -166,6 +166,11 @@ impl Checker<'_, '_> {
             } else {
                 at(self, "benefits")
             };
+            let areas_at = if a.areas.is_empty() {
+                option_at
+            } else {
+                at(self, "areas")
+            };
             if let (Some(meta), Some(announced)) = (meta, announced) {
                 if meta.effective_from.is_some_and(|from| announced > from) {
                     self.error(
@@ -187,6 +192,7 @@ impl Checker<'_, '_> {
                     owed_to_all: a.owed_to_all,
                     option_at,
                     benefits_at,
+                    areas_at,
                 }));
             } else {
                 ok = false;
