@@ -133,6 +133,17 @@ enum RulesCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Which layers judge which dates, and which lists are in force, from 2005 on.
+    Timeline {
+        #[arg(default_value = "rules")]
+        dir: PathBuf,
+        /// A municipality code (or DK); default: national law and every municipality with
+        /// layers of its own.
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -235,6 +246,11 @@ fn main() -> ExitCode {
                 cli::rules::check(&dir, as_of, format, &mut stdout)
             }
             RulesCommand::Test { dir, format } => cli::rules::test(&dir, format, &mut stdout),
+            RulesCommand::Timeline {
+                dir,
+                jurisdiction,
+                format,
+            } => cli::timeline::timeline(&dir, jurisdiction.as_deref(), format, &mut stdout),
         },
         Command::Decide {
             file,

@@ -299,3 +299,42 @@ fn stale_designation_list_is_warned_of() {
         "{text}"
     );
 }
+
+/// `letting rules timeline`: which layers judge which dates in Copenhagen, from 2005 on,
+/// with the period no national layer covers stated as such.
+#[test]
+fn the_timeline_shows_which_layers_judge_which_dates() {
+    let out = Command::new(env!("CARGO_BIN_EXE_letting"))
+        .args(["rules", "timeline"])
+        .arg(repo().join("rules"))
+        .args(["--jurisdiction", "0101", "--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let periods: Vec<(String, String)> = doc[0]["periods"]
+        .as_array()
+        .expect("periods")
+        .iter()
+        .map(|p| {
+            (
+                p["from"].as_str().unwrap_or_default().to_owned(),
+                p["rule_set_id"].as_str().unwrap_or("(none)").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(periods[0], ("2005-01-01".to_owned(), "(none)".to_owned()));
+    assert!(
+        periods.contains(&(
+            "2007-01-01".to_owned(),
+            "dk-2005+kk-2007+kk-aftale-2007".to_owned()
+        )),
+        "{periods:?}"
+    );
+    let (check_code, check) = check(&repo().join("rules"), false);
+    assert_eq!(check_code, 0);
+    assert!(
+        check.contains("warning: no national layer is in force from 2005-01-01 to 2005-05-31"),
+        "{check}"
+    );
+}

@@ -375,6 +375,7 @@ async fn statistics_latest_year_not_after(store: &Store) {
             conviction_rate_ratio: Some(Decimal::new(21, 1)),
             share_basic_schooling_only: None,
             income_ratio_to_region: Some("0.5500".parse().unwrap()),
+            ..AreaFacts::default()
         },
         transfer_income_share: Some("0.40".parse().unwrap()),
         self_supporting_weeks: if year == 2021 {

@@ -8,6 +8,7 @@ pub mod loadgen;
 pub mod report;
 pub mod rules;
 pub mod serve;
+pub mod timeline;
 
 use clap::ValueEnum;
 

@@ -16,6 +16,9 @@ pub struct FactContext<'a> {
     pub set: &'a RuleSet,
     pub area: Option<&'a AreaFacts>,
     pub designated_classes: &'a [Arc<str>],
+    /// Per class: the lists in a row, newest first, that name the area and end with the
+    /// one in force (classification only).
+    pub streaks: &'a [(Arc<str>, Vec<Arc<str>>)],
     pub household: Option<&'a Household>,
     pub grant: Option<(&'a str, Money)>,
 }
@@ -58,6 +61,8 @@ impl FactContext<'_> {
             Fact::AreaConvictionRateRatio => area?.conviction_rate_ratio.map(dec),
             Fact::AreaShareBasicSchoolingOnly => area?.share_basic_schooling_only.map(dec),
             Fact::AreaIncomeRatioToRegion => area?.income_ratio_to_region.map(dec),
+            Fact::AreaShareNonWestern => area?.share_non_western.map(dec),
+            Fact::AreaShareConvicted => area?.share_convicted.map(dec),
             Fact::ApplicantLivesInDepartment => self
                 .household
                 .map(|h| FactValue::Bool(h.lives_in_department)),
@@ -183,6 +188,22 @@ impl FactContext<'_> {
                     op: "in".into(),
                     threshold: class.to_string(),
                     actual: join(self.designated_classes),
+                    holds,
+                });
+                Ok(holds)
+            }
+            Condition::ListedInSuccession { class, lists } => {
+                let run: &[Arc<str>] = self
+                    .streaks
+                    .iter()
+                    .find(|(c, _)| c == class)
+                    .map_or(&[], |(_, ids)| ids.as_slice());
+                let holds = run.len() >= *lists as usize;
+                trace.comparisons.push(Comparison {
+                    fact: format!("area.listed_in_succession.{class}").into(),
+                    op: ">=".into(),
+                    threshold: format!("{lists} lists"),
+                    actual: format!("{} ({})", run.len(), join(run)),
                     holds,
                 });
                 Ok(holds)

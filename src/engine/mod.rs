@@ -135,10 +135,36 @@ fn classify_with(
             ));
         }
     }
+    // List history is read only by rule sets that ask for it.
+    let mut classes: Vec<&Arc<str>> = if set.classification.iter().any(|r| uses_succession(&r.when))
+    {
+        book.reference
+            .designations
+            .iter()
+            .map(|d| &d.class)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    classes.sort();
+    classes.dedup();
+    let streaks: Vec<(Arc<str>, Vec<Arc<str>>)> = classes
+        .into_iter()
+        .map(|c| {
+            let run = book
+                .reference
+                .succession(municipality, &area.id, c, date)
+                .into_iter()
+                .map(|d| d.id.clone())
+                .collect();
+            (c.clone(), run)
+        })
+        .collect();
     let ctx = FactContext {
         date,
         set,
         area: Some(area),
+        streaks: &streaks,
         designated_classes: &designated,
         household: None,
         grant: None,
@@ -189,6 +215,17 @@ fn classify_with(
         rule_set: set.id.clone(),
         date,
     })
+}
+
+fn uses_succession(c: &crate::model::Condition) -> bool {
+    use crate::model::Condition as C;
+    match c {
+        C::ListedInSuccession { .. } => true,
+        C::All(items) | C::Any(items) => items.iter().any(uses_succession),
+        C::AtLeast { of, .. } => of.iter().any(uses_succession),
+        C::Not(inner) => uses_succession(inner),
+        _ => false,
+    }
 }
 
 fn class_words(slots: &mut SlotValues, set: &RuleSet, class: &str) {
@@ -418,6 +455,7 @@ pub fn evaluate_letting(
         set,
         area: Some(&case.area),
         designated_classes: &[],
+        streaks: &[],
         household: Some(&case.household),
         grant: None,
     };
@@ -627,6 +665,7 @@ pub fn evaluate_referral(
         set,
         area: Some(&case.area),
         designated_classes: &[],
+        streaks: &[],
         household: Some(&case.household),
         grant: None,
     };
@@ -741,6 +780,7 @@ pub fn evaluate_grant(book: &RuleBook, case: &GrantCase) -> Result<GrantDecision
         set,
         area: None,
         designated_classes: &[],
+        streaks: &[],
         household: Some(&case.household),
         grant: Some((&purpose.id, amount)),
     };

@@ -316,6 +316,8 @@ impl Reader {
                 &s.share_basic_schooling_only,
             ),
             income_ratio_to_region: share("income_ratio_to_region", &s.income_ratio_to_region),
+            share_non_western: share("share_non_western", &s.share_non_western),
+            share_convicted: share("share_convicted", &s.share_convicted),
         };
         let transfer_income_share = share("transfer_income_share", &s.transfer_income_share);
         let self_supporting_weeks = share("self_supporting_weeks", &s.self_supporting_weeks);

@@ -31,6 +31,13 @@ pub struct AreaFacts {
     pub share_basic_schooling_only: Option<Decimal>,
     /// Mean gross income as a share of the region's.
     pub income_ratio_to_region: Option<Decimal>,
+    /// Share of residents who are immigrants or descendants from non-Western countries.
+    #[serde(default)]
+    pub share_non_western: Option<Decimal>,
+    /// Residents aged 18 and over convicted under the criminal code, the weapons act or the
+    /// drugs act, as a share of those residents (2-year average; 270 per 10,000 is 0.027).
+    #[serde(default)]
+    pub share_convicted: Option<Decimal>,
 }
 
 impl AreaFacts {
@@ -236,6 +243,8 @@ fact_catalogue! {
     AreaConvictionRateRatio => "area.conviction_rate_ratio", Decimal, Area;
     AreaShareBasicSchoolingOnly => "area.share_basic_schooling_only", Decimal, Area;
     AreaIncomeRatioToRegion => "area.income_ratio_to_region", Decimal, Area;
+    AreaShareNonWestern => "area.share_non_western", Decimal, Area;
+    AreaShareConvicted => "area.share_convicted", Decimal, Area;
     ApplicantLivesInDepartment => "applicant.lives_in_department", Bool, Applicant;
     ApplicantWeeklyWorkHours => "applicant.weekly_work_hours", Decimal, Applicant;
     ApplicantStudent => "applicant.student", Bool, Applicant;

@@ -106,6 +106,12 @@ pub enum Condition {
     Not(Box<Condition>),
     /// The area is on a designation list of this class in force on the date.
     DesignatedAs(Arc<str>),
+    /// The area is on the list of this class in force on the date and on each of the
+    /// `lists - 1` lists of that class before it, one after another ("de seneste 4 år").
+    ListedInSuccession {
+        class: Arc<str>,
+        lists: u32,
+    },
     BenefitReceipt(BenefitTest),
     /// The date fact lies within `period` before the decision date.
     DateWithin {
@@ -564,6 +570,43 @@ impl ReferenceData {
                 && d.valid_from <= date
                 && date <= d.valid_to
         })
+    }
+
+    /// The lists of `class` that name `area`, newest first: the one in force on `date`, and
+    /// each before it that ends the day before the next begins (lists follow one another
+    /// yearly). Empty when the list in force does not name the area.
+    pub fn succession<'a>(
+        &'a self,
+        municipality: &str,
+        area: &str,
+        class: &str,
+        date: NaiveDate,
+    ) -> Vec<&'a Designation> {
+        let mut lists: Vec<&Designation> = self
+            .designations
+            .iter()
+            .filter(|d| {
+                (&*d.jurisdiction == municipality || &*d.jurisdiction == NATIONAL)
+                    && &*d.class == class
+                    && d.valid_from <= date
+            })
+            .collect();
+        lists.sort_by_key(|d| std::cmp::Reverse(d.valid_from));
+        let mut run: Vec<&Designation> = Vec::new();
+        for d in lists {
+            let follows = match run.last() {
+                None => d.valid_to >= date,
+                Some(newer) => d
+                    .valid_to
+                    .succ_opt()
+                    .is_some_and(|next| next >= newer.valid_from),
+            };
+            if !follows || !d.areas.contains_key(area) {
+                break;
+            }
+            run.push(d);
+        }
+        run
     }
 
     /// The agreed flexible share of a department on `date`, with the list it comes from.

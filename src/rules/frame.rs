@@ -181,9 +181,12 @@ fn eligible_areas(
                 .filter(|r| r.class == **class)
                 .collect();
             !rules.is_empty()
-                && rules
-                    .iter()
-                    .all(|r| matches!(r.when, Condition::DesignatedAs(_)))
+                && rules.iter().all(|r| {
+                    matches!(
+                        r.when,
+                        Condition::DesignatedAs(_) | Condition::ListedInSuccession { .. }
+                    )
+                })
         });
     if !by_designation_only {
         return;

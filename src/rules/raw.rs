@@ -291,6 +291,8 @@ pub struct RawCondition {
     pub at_least: Option<RawAtLeast>,
     pub not: Option<Box<RawCondition>>,
     pub designated_as: Option<String>,
+    /// `{ listed_in_succession = { class = "ghetto", lists = 4 } }`.
+    pub listed_in_succession: Option<RawListedInSuccession>,
     pub benefit_receipt: Option<RawBenefitReceipt>,
     /// `{ date_within = "applicant.separated_on", period = "1 year" }`.
     pub date_within: Option<String>,
@@ -298,6 +300,12 @@ pub struct RawCondition {
     /// `{ elapsed_from = "...", elapsed_to = "...", op = ">=", period = "1 year" }`.
     pub elapsed_from: Option<String>,
     pub elapsed_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawListedInSuccession {
+    pub class: String,
+    pub lists: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,6 +9,13 @@ use chrono::NaiveDate;
 use super::diagnostic::{Diagnostic, Severity};
 use crate::model::{DatesAt, LayerKind, RuleBook, RuleSet};
 
+/// The first day the rule book is meant to judge: `rules check` reports any day from here to
+/// the date checked that no national layer covers.
+pub const TIMELINE_START: NaiveDate = match NaiveDate::from_ymd_opt(2005, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
 /// How long before a rule set ends `rules check` starts to warn.
 pub const EXPIRY_WARNING_DAYS: i64 = 90;
 /// How long a designation list lasts before a new one is due (lists come out yearly).
@@ -120,7 +127,7 @@ fn day_before(date: NaiveDate) -> NaiveDate {
 /// Checks against a date: sets about to expire, jurisdictions left with no rules, and
 /// designation lists past their yearly cycle.
 pub fn as_of(book: &RuleBook, date: NaiveDate) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
+    let mut diags = national_gaps(book, date);
     for set in &book.sets {
         if let Some(end) = set.effective_to
             && set.in_force(date)
@@ -172,6 +179,56 @@ pub fn as_of(book: &RuleBook, date: NaiveDate) -> Vec<Diagnostic> {
                 Some("add the ministry's list for the current year".into()),
             ));
         }
+    }
+    diags
+}
+
+/// Periods from `TIMELINE_START` to `date` that no national layer covers: nothing is decided
+/// on those days, so they are stated, not papered over.
+fn national_gaps(book: &RuleBook, date: NaiveDate) -> Vec<Diagnostic> {
+    let mut national: Vec<&RuleSet> = book
+        .sets
+        .iter()
+        .filter(|s| s.layer == LayerKind::National)
+        .map(|s| &**s)
+        .collect();
+    national.sort_by_key(|s| s.effective_from);
+    let mut diags = Vec::new();
+    let mut covered_to = TIMELINE_START.pred_opt().unwrap_or(TIMELINE_START);
+    let mut gap = |from: NaiveDate, to: NaiveDate, next: Option<&RuleSet>| {
+        let (file, pos): (Arc<str>, (usize, usize)) = match next {
+            Some(s) => (s.file.clone(), s.dates_at.from),
+            None => ("rules".into(), (1, 1)),
+        };
+        diags.push(at(
+            Severity::Warning,
+            &file,
+            pos,
+            "rule_set.effective_from",
+            format!("no national layer is in force from {from} to {to}: nothing is decided on those days"),
+            Some("add the national layer for that period, or state in rules/LAW.md why none is encoded".into()),
+        ));
+    };
+    for s in &national {
+        if let Some(first_uncovered) = covered_to.succ_opt()
+            && s.effective_from > first_uncovered
+            && first_uncovered <= date
+        {
+            gap(
+                first_uncovered,
+                day_before(s.effective_from).min(date),
+                Some(s),
+            );
+        }
+        match s.effective_to {
+            None => return diags,
+            Some(end) => covered_to = covered_to.max(end),
+        }
+    }
+    if let Some(first_uncovered) = covered_to.succ_opt()
+        && first_uncovered <= date
+    {
+        gap(first_uncovered, date, None);
     }
     diags
 }

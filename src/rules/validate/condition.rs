@@ -128,6 +128,7 @@ impl Checker<'_, '_> {
             raw.at_least.is_some(),
             raw.not.is_some(),
             raw.designated_as.is_some(),
+            raw.listed_in_succession.is_some(),
             raw.benefit_receipt.is_some(),
             raw.date_within.is_some(),
             raw.elapsed_from.is_some(),
@@ -137,7 +138,7 @@ impl Checker<'_, '_> {
             self.error(
                 path,
                 if used == 0 { "empty condition".to_owned() } else { "a condition must use exactly one form".to_owned() },
-                Some("use one of: always, fact/op/value, all, any, at_least, not, designated_as, benefit_receipt, date_within/period, elapsed_from/elapsed_to/op/period".into()),
+                Some("use one of: always, fact/op/value, all, any, at_least, not, designated_as, listed_in_succession, benefit_receipt, date_within/period, elapsed_from/elapsed_to/op/period".into()),
             );
             return None;
         }
@@ -258,6 +259,31 @@ impl Checker<'_, '_> {
             return self
                 .term(&key(path, "designated_as"), class, TermList::Classes, scope)
                 .map(Condition::DesignatedAs);
+        }
+        if let Some(l) = &raw.listed_in_succession {
+            let lp = key(path, "listed_in_succession");
+            if kind != RuleKind::Classification {
+                self.error(
+                    &lp,
+                    "`listed_in_succession` is only for classification",
+                    None,
+                );
+                return None;
+            }
+            if l.lists == 0 {
+                self.error(
+                    &key(&lp, "lists"),
+                    "`lists` must be at least 1",
+                    Some("the number of lists in a row, the one in force included".into()),
+                );
+                return None;
+            }
+            return self
+                .term(&key(&lp, "class"), &l.class, TermList::Classes, scope)
+                .map(|class| Condition::ListedInSuccession {
+                    class,
+                    lists: l.lists,
+                });
         }
         if let Some(b) = &raw.benefit_receipt {
             let bp = key(path, "benefit_receipt");

@@ -133,6 +133,8 @@ const KNOWN_KEYS: &[&str] = &[
     "dwellings_completeness",
     "owed_to_all",
     "agreement_may_exceed",
+    "listed_in_succession",
+    "lists",
     "municipal_acts",
     "act",
     "option",
