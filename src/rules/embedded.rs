@@ -14,6 +14,7 @@ const FILES: &[(&str, &str)] = embed![
     "sets/kk-2007.toml",
     "sets/kk-aftale-2007.toml",
     "sets/dk-2018.toml",
+    "sets/dk-2021.toml",
     "reference/designations-0101-2007.toml",
     "reference/designations-dk-2018.toml",
     "reference/flexible-shares-0101-2007.toml",
