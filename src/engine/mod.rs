@@ -116,10 +116,19 @@ fn classify_with(
     date: NaiveDate,
     explanation: &mut Explanation,
 ) -> Result<Arc<str>, EngineError> {
+    // The classes the rule set reads lists of: only those lists are consulted.
+    let mut read: Vec<&Arc<str>> = Vec::new();
+    for r in &set.classification {
+        listed_classes(&r.when, &mut read);
+    }
     let mut designated: Vec<Arc<str>> = Vec::new();
     let mut designation_names = Vec::new();
     let mut consulted = Vec::new();
-    for d in book.reference.designations_on(municipality, date) {
+    for d in book
+        .reference
+        .designations_on(municipality, date)
+        .filter(|d| read.contains(&&d.class))
+    {
         // "Not on the list" rests on the list as much as "on it" does.
         consulted.push((
             d.id.clone(),
@@ -129,6 +138,7 @@ fn classify_with(
         if d.areas.contains_key(area.id.as_str()) {
             designated.push(d.class.clone());
             designation_names.push((
+                d.class.clone(),
                 d.id.clone(),
                 d.content_hash.clone(),
                 d.provenance.completeness,
@@ -197,12 +207,24 @@ fn classify_with(
             {
                 slots.same(Slot::Criteria, c.actual.clone());
             }
-            if let Some((id, _, _)) = designation_names.first() {
+            // The list of the class the rule reads, else the first naming the area.
+            let named = match &rule.when {
+                crate::model::Condition::DesignatedAs(c)
+                | crate::model::Condition::ListedInSuccession { class: c, .. } => {
+                    designation_names.iter().find(|d| d.0 == *c)
+                }
+                _ => None,
+            }
+            .or(designation_names.first());
+            if let Some((_, id, _, _)) = named {
                 slots.same(Slot::Designation, id.to_string());
             }
             // The lists naming the area first, then every other list in force the
             // classification consulted.
-            for (id, hash, completeness) in designation_names.iter().chain(&consulted) {
+            for (_, id, hash, completeness) in &designation_names {
+                explanation.used(id, hash, *completeness);
+            }
+            for (id, hash, completeness) in &consulted {
                 explanation.used(id, hash, *completeness);
             }
             explanation.fact("area.class", &rule.class);
@@ -215,6 +237,22 @@ fn classify_with(
         rule_set: set.id.clone(),
         date,
     })
+}
+
+/// The classes whose lists a condition reads.
+fn listed_classes<'a>(c: &'a crate::model::Condition, out: &mut Vec<&'a Arc<str>>) {
+    use crate::model::Condition as C;
+    match c {
+        C::DesignatedAs(class) | C::ListedInSuccession { class, .. } => {
+            if !out.contains(&class) {
+                out.push(class);
+            }
+        }
+        C::All(items) | C::Any(items) => items.iter().for_each(|i| listed_classes(i, out)),
+        C::AtLeast { of, .. } => of.iter().for_each(|i| listed_classes(i, out)),
+        C::Not(inner) => listed_classes(inner, out),
+        _ => {}
+    }
 }
 
 fn uses_succession(c: &crate::model::Condition) -> bool {

@@ -13,6 +13,7 @@ const FILES: &[(&str, &str)] = embed![
     "sets/dk-2005.toml",
     "sets/kk-2007.toml",
     "sets/kk-aftale-2007.toml",
+    "sets/kk-aftale-2024.toml",
     "sets/dk-2018.toml",
     "sets/dk-2021.toml",
     "reference/designations-0101-2007.toml",
