@@ -117,10 +117,7 @@ fn classify_with(
     explanation: &mut Explanation,
 ) -> Result<Arc<str>, EngineError> {
     // The classes the rule set reads lists of: only those lists are consulted.
-    let mut read: Vec<&Arc<str>> = Vec::new();
-    for r in &set.classification {
-        listed_classes(&r.when, &mut read);
-    }
+    let read = set.listed_classes();
     let mut designated: Vec<Arc<str>> = Vec::new();
     let mut designation_names = Vec::new();
     let mut consulted = Vec::new();
@@ -237,22 +234,6 @@ fn classify_with(
         rule_set: set.id.clone(),
         date,
     })
-}
-
-/// The classes whose lists a condition reads.
-fn listed_classes<'a>(c: &'a crate::model::Condition, out: &mut Vec<&'a Arc<str>>) {
-    use crate::model::Condition as C;
-    match c {
-        C::DesignatedAs(class) | C::ListedInSuccession { class, .. } => {
-            if !out.contains(&class) {
-                out.push(class);
-            }
-        }
-        C::All(items) | C::Any(items) => items.iter().for_each(|i| listed_classes(i, out)),
-        C::AtLeast { of, .. } => of.iter().for_each(|i| listed_classes(i, out)),
-        C::Not(inner) => listed_classes(inner, out),
-        _ => {}
-    }
 }
 
 fn uses_succession(c: &crate::model::Condition) -> bool {

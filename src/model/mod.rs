@@ -465,6 +465,30 @@ impl RuleSet {
         Vocabulary::term(&self.vocabulary.classes, class)
     }
 
+    /// The classes whose designation lists the set's classification reads.
+    pub fn listed_classes(&self) -> Vec<&Arc<str>> {
+        fn walk<'a>(c: &'a Condition, out: &mut Vec<&'a Arc<str>>) {
+            match c {
+                Condition::DesignatedAs(class) | Condition::ListedInSuccession { class, .. }
+                    if !out.contains(&class) =>
+                {
+                    out.push(class);
+                }
+                Condition::All(items) | Condition::Any(items) => {
+                    items.iter().for_each(|i| walk(i, out));
+                }
+                Condition::AtLeast { of, .. } => of.iter().for_each(|i| walk(i, out)),
+                Condition::Not(inner) => walk(inner, out),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for r in &self.classification {
+            walk(&r.when, &mut out);
+        }
+        out
+    }
+
     /// The complaint guidance for a kind of decision: the lowest layer that gives one.
     pub fn complaint(&self, kind: ComplaintKind) -> Option<&ComplaintGuidance> {
         self.complaints

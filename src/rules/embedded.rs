@@ -17,7 +17,12 @@ const FILES: &[(&str, &str)] = embed![
     "sets/dk-2018.toml",
     "sets/dk-2021.toml",
     "reference/designations-0101-2007.toml",
-    "reference/designations-dk-2018.toml",
+    "reference/designations-combined-letting-dk-2024.toml",
+    "reference/designations-exposed-dk-2018-2023.toml",
+    "reference/designations-ghetto-dk-2010-2020.toml",
+    "reference/designations-hard-exposed-dk-2018-2020.toml",
+    "reference/designations-parallel-society-dk-2021-2023.toml",
+    "reference/designations-transformation-area-dk-2021-2023.toml",
     "reference/flexible-shares-0101-2007.toml",
 ];
 

@@ -153,9 +153,17 @@ pub fn as_of(book: &RuleBook, date: NaiveDate) -> Vec<Diagnostic> {
             }
         }
     }
+    // Only lists of classes the rules in force read are due each year: a class the law no
+    // longer uses (the ghetto list after 2021, say) is history, not stale.
+    let read: Vec<&str> = book
+        .composed
+        .iter()
+        .filter(|s| s.in_force(date))
+        .flat_map(|s| s.listed_classes().into_iter().map(|c| &**c))
+        .collect();
     let mut latest: BTreeMap<(&str, &str), (&crate::model::Designation, DatesAt)> = BTreeMap::new();
     for d in &book.reference.designations {
-        if d.valid_from <= date {
+        if d.valid_from <= date && read.contains(&&*d.class) {
             let entry = latest
                 .entry((&*d.jurisdiction, &*d.class))
                 .or_insert((d, d.dates_at));
@@ -164,7 +172,20 @@ pub fn as_of(book: &RuleBook, date: NaiveDate) -> Vec<Diagnostic> {
             }
         }
     }
+    let national_newest: BTreeMap<&str, NaiveDate> = latest
+        .iter()
+        .filter(|((j, _), _)| *j == crate::model::NATIONAL)
+        .map(|((_, c), (d, _))| (*c, d.valid_from))
+        .collect();
     for ((jurisdiction, class), (d, dates_at)) in latest {
+        // A municipality's own copy of a list is superseded by a newer national list.
+        if jurisdiction != crate::model::NATIONAL
+            && national_newest
+                .get(class)
+                .is_some_and(|n| *n > d.valid_from)
+        {
+            continue;
+        }
         let age = (date - d.provenance.published).num_days();
         if date > d.valid_to || age > DESIGNATION_CYCLE_DAYS {
             diags.push(at(
