@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::explain::{ComplaintText, Explanation, SlotValues};
-use super::{EngineError, class_words, classify_with, rule_set};
+use super::{EngineError, class_words, judged_in};
 use crate::model::{ActKind, AreaFacts, ComplaintKind, RuleBook, Slot};
 
 /// A caseworker's approval or rejection of a pending letting.
@@ -34,16 +34,7 @@ pub fn municipal_act(
     book: &RuleBook,
     case: &MunicipalActCase,
 ) -> Result<MunicipalActDecision, EngineError> {
-    let set = rule_set(book, &case.municipality, case.date)?;
-    let mut explanation = Explanation::new(set, case.date);
-    let class = classify_with(
-        book,
-        set,
-        &case.municipality,
-        &case.area,
-        case.date,
-        &mut explanation,
-    )?;
+    let (set, mut explanation, class) = judged_in(book, &case.municipality, &case.area, case.date)?;
     explanation.fact("department", &case.department);
     explanation.fact("act", case.act.as_str());
     let mut slots = SlotValues::default();

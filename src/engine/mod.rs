@@ -74,6 +74,19 @@ fn rule_set<'b>(
         })
 }
 
+/// The rules in force for a case in `area`, its explanation begun, and the area's class.
+fn judged_in<'b>(
+    book: &'b RuleBook,
+    municipality: &str,
+    area: &AreaFacts,
+    date: NaiveDate,
+) -> Result<(&'b Arc<RuleSet>, Explanation, Arc<str>), EngineError> {
+    let set = rule_set(book, municipality, date)?;
+    let mut explanation = Explanation::new(set, date);
+    let class = classify_with(book, set, municipality, area, date, &mut explanation)?;
+    Ok((set, explanation, class))
+}
+
 fn missing(rule: &Arc<str>) -> impl Fn(Missing) -> EngineError + '_ {
     move |Missing(fact)| EngineError::MissingFact {
         fact: fact.name(),
@@ -98,9 +111,7 @@ pub fn classify(
     area: &AreaFacts,
     date: NaiveDate,
 ) -> Result<AreaClassification, EngineError> {
-    let set = rule_set(book, municipality, date)?;
-    let mut explanation = Explanation::new(set, date);
-    let class = classify_with(book, set, municipality, area, date, &mut explanation)?;
+    let (_, explanation, class) = judged_in(book, municipality, area, date)?;
     Ok(AreaClassification {
         area_id: area.id.clone(),
         class,
@@ -237,14 +248,11 @@ fn classify_with(
 }
 
 fn uses_succession(c: &crate::model::Condition) -> bool {
-    use crate::model::Condition as C;
-    match c {
-        C::ListedInSuccession { .. } => true,
-        C::All(items) | C::Any(items) => items.iter().any(uses_succession),
-        C::AtLeast { of, .. } => of.iter().any(uses_succession),
-        C::Not(inner) => uses_succession(inner),
-        _ => false,
-    }
+    let mut found = false;
+    c.visit(&mut |c| {
+        found |= matches!(c, crate::model::Condition::ListedInSuccession { .. });
+    });
+    found
 }
 
 fn class_words(slots: &mut SlotValues, set: &RuleSet, class: &str) {
@@ -282,16 +290,7 @@ pub fn assign_channel(
     case: &VacancyCase,
     counters: &QuotaState,
 ) -> Result<ChannelDecision, EngineError> {
-    let set = rule_set(book, &case.municipality, case.date)?;
-    let mut explanation = Explanation::new(set, case.date);
-    let class = classify_with(
-        book,
-        set,
-        &case.municipality,
-        &case.area,
-        case.date,
-        &mut explanation,
-    )?;
+    let (set, mut explanation, class) = judged_in(book, &case.municipality, &case.area, case.date)?;
     explanation.fact("department", &case.department);
     let mut after = counters.clone();
     after.department.vacancies += 1;
@@ -456,17 +455,8 @@ pub fn evaluate_letting(
     book: &RuleBook,
     case: &LettingCase,
 ) -> Result<LettingDecision, EngineError> {
-    let set = rule_set(book, &case.municipality, case.date)?;
     let applicant = case.household.applicant().ok_or(EngineError::NoApplicant)?;
-    let mut explanation = Explanation::new(set, case.date);
-    let class = classify_with(
-        book,
-        set,
-        &case.municipality,
-        &case.area,
-        case.date,
-        &mut explanation,
-    )?;
+    let (set, mut explanation, class) = judged_in(book, &case.municipality, &case.area, case.date)?;
     explanation.fact("department", &case.department);
     explanation.fact("applicant_ref", &case.household.applicant_ref);
     let ctx = FactContext {
@@ -656,16 +646,7 @@ pub fn evaluate_referral(
     book: &RuleBook,
     case: &ReferralCase,
 ) -> Result<ReferralDecision, EngineError> {
-    let set = rule_set(book, &case.municipality, case.date)?;
-    let mut explanation = Explanation::new(set, case.date);
-    let class = classify_with(
-        book,
-        set,
-        &case.municipality,
-        &case.area,
-        case.date,
-        &mut explanation,
-    )?;
+    let (set, mut explanation, class) = judged_in(book, &case.municipality, &case.area, case.date)?;
     explanation.fact("department", &case.department);
     if let Some(unknown) = case
         .household

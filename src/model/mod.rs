@@ -127,6 +127,19 @@ pub enum Condition {
     },
 }
 
+impl Condition {
+    /// Calls `f` on this condition and every condition inside it, outermost first.
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Condition)) {
+        f(self);
+        match self {
+            Condition::All(items) | Condition::Any(items) => items.iter().for_each(|i| i.visit(f)),
+            Condition::AtLeast { of, .. } => of.iter().for_each(|i| i.visit(f)),
+            Condition::Not(inner) => inner.visit(f),
+            _ => {}
+        }
+    }
+}
+
 /// Which adults of a household a benefit test looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -467,24 +480,16 @@ impl RuleSet {
 
     /// The classes whose designation lists the set's classification reads.
     pub fn listed_classes(&self) -> Vec<&Arc<str>> {
-        fn walk<'a>(c: &'a Condition, out: &mut Vec<&'a Arc<str>>) {
-            match c {
-                Condition::DesignatedAs(class) | Condition::ListedInSuccession { class, .. }
-                    if !out.contains(&class) =>
+        let mut out: Vec<&Arc<str>> = Vec::new();
+        for r in &self.classification {
+            r.when.visit(&mut |c| {
+                if let Condition::DesignatedAs(class) | Condition::ListedInSuccession { class, .. } =
+                    c
+                    && !out.contains(&class)
                 {
                     out.push(class);
                 }
-                Condition::All(items) | Condition::Any(items) => {
-                    items.iter().for_each(|i| walk(i, out));
-                }
-                Condition::AtLeast { of, .. } => of.iter().for_each(|i| walk(i, out)),
-                Condition::Not(inner) => walk(inner, out),
-                _ => {}
-            }
-        }
-        let mut out = Vec::new();
-        for r in &self.classification {
-            walk(&r.when, &mut out);
+            });
         }
         out
     }

@@ -14,8 +14,8 @@ use chrono::NaiveDate;
 
 use super::diagnostic::{Diagnostic, Severity};
 use crate::model::{
-    Adoption, Condition, LayerKind, LettingRule, NATIONAL, QuotaModality, ReferenceData, RuleSet,
-    ShareSource,
+    Adoption, Condition, LayerKind, LettingRule, NATIONAL, QuotaModality, ReferenceData, RuleMeta,
+    RuleSet, ShareSource,
 };
 
 fn error(
@@ -77,15 +77,7 @@ fn adoptions(
     diags: &mut Vec<Diagnostic>,
 ) {
     for adoption in &layer.adoptions {
-        let from = adoption
-            .meta
-            .effective_from
-            .unwrap_or(layer.effective_from)
-            .max(layer.effective_from);
-        let to = match (adoption.meta.effective_to, layer.effective_to) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let (from, to) = in_force_within(&adoption.meta, layer);
         for frame in national.iter().filter(|n| overlaps(n, from, to)) {
             let versions: Vec<&LettingRule> = frame
                 .letting_rules
@@ -224,21 +216,27 @@ fn eligible_areas(
     }
 }
 
+/// The days a rule is in force within its layer: from its first to its last (None: open).
+fn in_force_within(meta: &RuleMeta, layer: &RuleSet) -> (NaiveDate, Option<NaiveDate>) {
+    let from = meta
+        .effective_from
+        .unwrap_or(layer.effective_from)
+        .max(layer.effective_from);
+    let to = match (meta.effective_to, layer.effective_to) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    (from, to)
+}
+
 /// Every benefit kind the option's benefit tests name.
 fn benefit_kinds(rule: &LettingRule) -> Vec<Arc<str>> {
-    fn walk(c: &Condition, out: &mut Vec<Arc<str>>) {
-        match c {
-            Condition::BenefitReceipt(t) => out.extend(t.kinds.iter().cloned()),
-            Condition::All(items) | Condition::Any(items) => {
-                items.iter().for_each(|i| walk(i, out));
-            }
-            Condition::AtLeast { of, .. } => of.iter().for_each(|i| walk(i, out)),
-            Condition::Not(inner) => walk(inner, out),
-            _ => {}
-        }
-    }
     let mut out = Vec::new();
-    walk(&rule.when, &mut out);
+    rule.when.visit(&mut |c| {
+        if let Condition::BenefitReceipt(t) = c {
+            out.extend(t.kinds.iter().cloned());
+        }
+    });
     out
 }
 
@@ -247,15 +245,7 @@ fn caps(layer: &RuleSet, national: &[&RuleSet], diags: &mut Vec<Diagnostic>) {
         let ShareSource::Fixed(share) = quota.share else {
             continue;
         };
-        let from = quota
-            .meta
-            .effective_from
-            .unwrap_or(layer.effective_from)
-            .max(layer.effective_from);
-        let to = match (quota.meta.effective_to, layer.effective_to) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let (from, to) = in_force_within(&quota.meta, layer);
         for frame in national.iter().filter(|n| overlaps(n, from, to)) {
             for cap in frame.channels.quotas.iter().filter(|c| {
                 c.modality == QuotaModality::Cap
