@@ -31,6 +31,8 @@ pub struct Missing(pub Fact);
 #[derive(Debug, Clone)]
 pub struct BenefitFinding {
     pub role: PersonRole,
+    /// Every counted adult who met the test (the first is `role`).
+    pub roles: Vec<PersonRole>,
     pub kind: Arc<str>,
     pub months: u32,
     pub required_months: u32,
@@ -306,11 +308,12 @@ impl FactContext<'_> {
             });
             if holds {
                 meeting += 1;
-                if trace.benefit.is_none()
-                    && let Some((kind, m, _)) = found
-                {
+                if let Some(first) = trace.benefit.as_mut() {
+                    first.roles.push(person.role);
+                } else if let Some((kind, m, _)) = found {
                     trace.benefit = Some(BenefitFinding {
                         role: person.role,
+                        roles: vec![person.role],
                         kind,
                         months: m,
                         required_months: test.consecutive_calendar_months,

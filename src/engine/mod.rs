@@ -512,8 +512,10 @@ pub fn evaluate_letting(
         slots.same(Slot::Date, case.date.to_string());
         class_words(&mut slots, set, &class);
         if let Some(found) = &trace.benefit {
-            let (da, en) = person_words(found.role);
-            slots.set(Slot::Person, da, en);
+            // Under "both" every counted adult met the test: the message names them all.
+            let (da, en): (Vec<&str>, Vec<&str>) =
+                found.roles.iter().map(|r| person_words(*r)).unzip();
+            slots.set(Slot::Person, da.join(" og "), en.join(" and "));
             match Vocabulary::term(&set.vocabulary.benefits, &found.kind) {
                 Some(t) => slots.set(Slot::Benefit, &*t.da, &*t.en),
                 None => slots.same(Slot::Benefit, &*found.kind),
