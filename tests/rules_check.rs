@@ -300,8 +300,7 @@ fn stale_designation_list_is_warned_of() {
     );
 }
 
-/// `letting rules timeline`: which layers judge which dates in Copenhagen, from 2005 on,
-/// with the period no national layer covers stated as such.
+/// `letting rules timeline`: which layers judge which dates in Copenhagen, from 2005 on.
 #[test]
 fn the_timeline_shows_which_layers_judge_which_dates() {
     let out = Command::new(env!("CARGO_BIN_EXE_letting"))
@@ -323,7 +322,7 @@ fn the_timeline_shows_which_layers_judge_which_dates() {
             )
         })
         .collect();
-    assert_eq!(periods[0], ("2005-01-01".to_owned(), "(none)".to_owned()));
+    assert_eq!(periods[0], ("2005-01-01".to_owned(), "dk-2003".to_owned()));
     assert!(
         periods.contains(&(
             "2007-01-01".to_owned(),
@@ -331,10 +330,17 @@ fn the_timeline_shows_which_layers_judge_which_dates() {
         )),
         "{periods:?}"
     );
+    // Today's letting in Copenhagen: the 2021 national layer with the 2024 agreement.
+    assert_eq!(
+        periods.last(),
+        Some(&("2028-01-01".to_owned(), "dk-2021".to_owned()))
+    );
+    assert!(
+        periods.contains(&("2024-01-01".to_owned(), "dk-2021+kk-aftale-2024".to_owned())),
+        "{periods:?}"
+    );
+    // No day from 2005-01-01 on lacks national law.
     let (check_code, check) = check(&repo().join("rules"), false);
     assert_eq!(check_code, 0);
-    assert!(
-        check.contains("warning: no national layer is in force from 2005-01-01 to 2005-05-31"),
-        "{check}"
-    );
+    assert!(!check.contains("no national layer is in force"), "{check}");
 }

@@ -10,6 +10,7 @@ macro_rules! embed {
 }
 
 const FILES: &[(&str, &str)] = embed![
+    "sets/dk-2003.toml",
     "sets/dk-2005.toml",
     "sets/kk-2007.toml",
     "sets/kk-aftale-2007.toml",
