@@ -134,6 +134,11 @@ impl Template {
         let mut out = String::with_capacity(self.len_hint);
         for segment in &self.segments {
             match segment {
+                // A value that ends a sentence's abbreviation ("15.000,00 kr.") before the
+                // sentence's own full stop gives one full stop, not two.
+                Segment::Text(text) if out.ends_with('.') && text.starts_with('.') => {
+                    out.push_str(&text[1..]);
+                }
                 Segment::Text(text) => out.push_str(text),
                 Segment::Slot(slot) => match value_of(*slot) {
                     Some(value) => out.push_str(value),
@@ -155,6 +160,19 @@ impl Template {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_abbreviation_before_a_full_stop_gives_one_full_stop() {
+        let t = Template::parse(
+            "der er søgt om {amount}. Ansøgningen afvises.",
+            &[Slot::Amount],
+        )
+        .expect("template");
+        let text = t.render(|_| Some("15.000,00 kr."));
+        assert_eq!(text, "der er søgt om 15.000,00 kr. Ansøgningen afvises.");
+        let text = t.render(|_| Some("DKK 15,000.00"));
+        assert_eq!(text, "der er søgt om DKK 15,000.00. Ansøgningen afvises.");
+    }
 
     #[test]
     fn renders_and_rejects() {
