@@ -504,15 +504,15 @@ pub fn render(r: &Report) -> Result<String, ReportError> {
         writer
             .write_record([
                 row.section,
-                &row.scope,
-                &row.measure,
+                &text_cell(&row.scope),
+                &text_cell(&row.measure),
                 &row.value,
                 row.unit,
-                &row.target,
-                &row.status,
+                &text_cell(&row.target),
+                &text_cell(&row.status),
                 &row.from,
                 &row.to,
-                &row.note,
+                &text_cell(&row.note),
                 &row.ids,
             ])
             .map_err(fail)?;
@@ -522,4 +522,30 @@ pub fn render(r: &Report) -> Result<String, ReportError> {
         .map_err(|e| ReportError::Render(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|e| ReportError::Render(e.to_string()))?;
     Ok(format!("\u{feff}{text}"))
+}
+
+/// A text cell a spreadsheet will not run as a formula: one that begins with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a leading apostrophe. Number cells are written as
+/// they are.
+fn text_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
+#[cfg(test)]
+mod formula_tests {
+    use super::text_cell;
+
+    #[test]
+    fn formula_prefixes_are_neutralised_in_text_cells() {
+        assert_eq!(text_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(text_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(
+            text_cell("department:kab-nordvest-3"),
+            "department:kab-nordvest-3"
+        );
+    }
 }
