@@ -85,7 +85,17 @@ pub enum ShareError {
     Malformed(String),
     #[error("share `{0}` is outside 0 to 1")]
     OutOfRange(String),
+    #[error(
+        "share `{0}` is too large or too precise: a numerator or denominator is at most 1000000, with at most 6 decimals"
+    )]
+    TooLarge(String),
 }
+
+/// The largest numerator or denominator a share may have, and its most decimals: enough for
+/// any share the law writes ("1/4", "1/9", "0.44"), small enough that every product with a
+/// count of vacancies stays exact.
+const SHARE_PART_MAX: u32 = 1_000_000;
+const SHARE_PART_SCALE: u32 = 6;
 
 impl Share {
     pub const ZERO: Share = Share {
@@ -96,19 +106,29 @@ impl Share {
     /// Whether a quota is still due for the `total`-th item when `count` items went to it:
     /// the requirement `count op share × total` does not hold yet.
     pub fn is_due(self, op: CompareOp, count: u64, total: u64) -> bool {
-        // count op n/d × total  ⇔  count × d op n × total, as d > 0.
-        let left = Decimal::from(count) * self.denominator;
-        let right = self.numerator * Decimal::from(total);
-        !op.holds(&left, &right)
+        // count op n/d × total  ⇔  count × d op n × total, as d > 0. Parts are bounded
+        // (`SHARE_PART_MAX`), so the products of u64 counts fit; were they not to, the
+        // quota would be treated as not due rather than panic.
+        let left = Decimal::from(count).checked_mul(self.denominator);
+        let right = self.numerator.checked_mul(Decimal::from(total));
+        match (left, right) {
+            (Some(left), Some(right)) => !op.holds(&left, &right),
+            _ => !op.holds(&self.as_decimal(), &self.as_decimal()),
+        }
     }
 
     /// The number required of `total` items, exact.
     pub fn of(self, total: u64) -> Decimal {
-        self.numerator * Decimal::from(total) / self.denominator
+        self.numerator
+            .checked_mul(Decimal::from(total))
+            .and_then(|n| n.checked_div(self.denominator))
+            .unwrap_or(Decimal::MAX)
     }
 
     pub fn as_decimal(self) -> Decimal {
-        self.numerator / self.denominator
+        self.numerator
+            .checked_div(self.denominator)
+            .unwrap_or(Decimal::ZERO)
     }
 
     pub fn is_zero(self) -> bool {
@@ -133,6 +153,13 @@ impl FromStr for Share {
         };
         if denominator <= Decimal::ZERO || numerator < Decimal::ZERO || numerator > denominator {
             return Err(ShareError::OutOfRange(text.to_owned()));
+        }
+        let max = Decimal::from(SHARE_PART_MAX);
+        if denominator > max
+            || numerator.scale() > SHARE_PART_SCALE
+            || denominator.scale() > SHARE_PART_SCALE
+        {
+            return Err(ShareError::TooLarge(text.to_owned()));
         }
         Ok(Share {
             numerator,
@@ -308,6 +335,22 @@ impl fmt::Display for CalendarPeriod {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn shares_too_large_or_too_precise_are_refused() {
+        assert!(matches!(
+            "79228162514264337593543950335/79228162514264337593543950335".parse::<Share>(),
+            Err(ShareError::TooLarge(_))
+        ));
+        assert!(matches!(
+            "0.1234567".parse::<Share>(),
+            Err(ShareError::TooLarge(_))
+        ));
+        let ninth: Share = "1/9".parse().expect("share");
+        assert!(ninth.is_due(CompareOp::Ge, 0, u64::MAX));
+        assert!(ninth.of(u64::MAX) > Decimal::ZERO);
+    }
+
     use super::*;
 
     #[test]
