@@ -153,19 +153,17 @@ fn classify_with(
             ));
         }
     }
-    // List history is read only by rule sets that ask for it.
-    let mut classes: Vec<&Arc<str>> = if set.classification.iter().any(|r| uses_succession(&r.when))
-    {
-        book.reference
-            .designations
-            .iter()
-            .map(|d| &d.class)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    classes.sort();
-    classes.dedup();
+    // List history is read only for the classes a `listed_in_succession` condition names.
+    let mut classes: Vec<&Arc<str>> = Vec::new();
+    for r in &set.classification {
+        r.when.visit(&mut |c| {
+            if let crate::model::Condition::ListedInSuccession { class, .. } = c
+                && !classes.contains(&class)
+            {
+                classes.push(class);
+            }
+        });
+    }
     let streaks: Vec<(Arc<str>, Vec<Arc<str>>)> = classes
         .into_iter()
         .map(|c| {
@@ -245,14 +243,6 @@ fn classify_with(
         rule_set: set.id.clone(),
         date,
     })
-}
-
-fn uses_succession(c: &crate::model::Condition) -> bool {
-    let mut found = false;
-    c.visit(&mut |c| {
-        found |= matches!(c, crate::model::Condition::ListedInSuccession { .. });
-    });
-    found
 }
 
 fn class_words(slots: &mut SlotValues, set: &RuleSet, class: &str) {
