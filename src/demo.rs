@@ -1421,6 +1421,7 @@ async fn run_steps(
 ) -> Result<Vec<String>, ServiceError> {
     let organisation = ctx.organisation(v.department.organisation);
     let mut letting: Option<String> = None;
+    let mut referral: Option<String> = None;
     let mut owed = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let key = ctx.key(&format!("{key}:{i}"));
@@ -1447,7 +1448,10 @@ async fn run_steps(
                     )));
                 }
                 match done.decision.outcome {
-                    ReferralOutcome::Accepted => tally.referrals_accepted += 1,
+                    ReferralOutcome::Accepted => {
+                        tally.referrals_accepted += 1;
+                        referral = Some(done.referral_id);
+                    }
                     ReferralOutcome::Refused => tally.referrals_refused += 1,
                 }
             }
@@ -1465,6 +1469,7 @@ async fn run_steps(
                             vacancy_id: v.id.clone(),
                             household: household.clone(),
                             date: step.date,
+                            referral_id: referral.clone(),
                         },
                     )
                     .await?;

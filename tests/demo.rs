@@ -35,7 +35,11 @@ fn book() -> RuleBook {
 async fn seed_into(dir: &Path, name: &str) -> (Arc<Store>, DemoSummary) {
     let url = format!("sqlite://{}", dir.join(name).display());
     let store = Arc::new(Store::open(&url).await.expect("open store"));
-    let ledger = Ledger::new(store.clone(), book());
+    let ledger = Ledger::new(
+        store.clone(),
+        book(),
+        letting_rules::service::Clock::system(),
+    );
     let summary = demo::seed(&ledger, &DemoOptions::default())
         .await
         .expect("the demo seeds");
@@ -348,7 +352,11 @@ async fn another_seed_gives_another_year_of_the_same_design() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("other.db").display());
     let store = Arc::new(Store::open(&url).await.expect("open store"));
-    let ledger = Ledger::new(store.clone(), book());
+    let ledger = Ledger::new(
+        store.clone(),
+        book(),
+        letting_rules::service::Clock::system(),
+    );
     let summary = demo::seed(&ledger, &DemoOptions { seed: 42 })
         .await
         .expect("the demo seeds");
@@ -369,7 +377,11 @@ async fn the_demo_decides_the_same_on_postgres() {
         return;
     };
     let store = Arc::new(Store::open(&db.url).await.expect("open postgres"));
-    let ledger = Ledger::new(store.clone(), book());
+    let ledger = Ledger::new(
+        store.clone(),
+        book(),
+        letting_rules::service::Clock::system(),
+    );
     let on_postgres = demo::seed(&ledger, &DemoOptions::default())
         .await
         .expect("the demo seeds postgres");

@@ -27,6 +27,7 @@ async fn every_call(h: &mut Housing, m: &mut Municipality, r: &mut Registry) -> 
                 vacancy_id: "v".into(),
                 household: Some(household("hh-1", in_work("37"))),
                 proposal_date: "2007-03-02".into(),
+                ..Default::default()
             })
             .await,
         ),
@@ -35,6 +36,7 @@ async fn every_call(h: &mut Housing, m: &mut Municipality, r: &mut Registry) -> 
                 vacancy_id: "v".into(),
                 household: Some(household("hh-1", in_work("37"))),
                 proposal_date: "2007-03-02".into(),
+                ..Default::default()
             })
             .await,
         ),
@@ -427,6 +429,7 @@ async fn an_organisation_cannot_touch_another_organisations_department() {
             vacancy_id: own.vacancy_id.clone(),
             household: Some(household("kab-hh-1", in_work("37"))),
             proposal_date: "2007-03-02".into(),
+            ..Default::default()
         })
         .await
         .expect_err("KAB proposing for FSB's vacancy");
@@ -618,6 +621,7 @@ async fn the_auditor_reads_but_never_writes() {
                 vacancy_id: registered.vacancy_id.clone(),
                 household: Some(household("a-hh-1", in_work("37"))),
                 proposal_date: "2007-03-02".into(),
+                ..Default::default()
             })
             .await,
         ),
@@ -626,6 +630,7 @@ async fn the_auditor_reads_but_never_writes() {
                 vacancy_id: registered.vacancy_id.clone(),
                 household: Some(household("a-hh-1", in_work("37"))),
                 proposal_date: "2007-03-02".into(),
+                ..Default::default()
             })
             .await,
         ),

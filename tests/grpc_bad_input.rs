@@ -35,21 +35,31 @@ fn proposal(key: &str, vacancy_id: &str, h: pb::ApplicantHousehold) -> pb::Propo
         vacancy_id: vacancy_id.into(),
         household: Some(h),
         proposal_date: "2007-03-05".into(),
+        ..Default::default()
     }
 }
 
-/// A seeded server with one open vacancy in KAB's Nordvest; its id.
+/// A seeded server with one open vacancy in KAB's Nordvest that KAB lets itself (not one
+/// for municipal referral); its id.
 async fn with_vacancy() -> (TestServer, String) {
     let server = TestServer::start().await;
     server.seed().await;
-    let v = server
-        .housing(Some(&server.keys.kab))
-        .await
-        .register_vacancy(vacancy("v-0", "kab-nordvest-3", "2007-03-01"))
-        .await
-        .expect("register")
-        .into_inner();
-    (server, v.vacancy_id)
+    let mut kab = server.housing(Some(&server.keys.kab)).await;
+    for i in 0.. {
+        let v = kab
+            .register_vacancy(vacancy(
+                &format!("setup-v-{i}"),
+                "kab-nordvest-3",
+                "2007-03-01",
+            ))
+            .await
+            .expect("register")
+            .into_inner();
+        if v.channel() != pb::LettingChannel::MunicipalReferral {
+            return (server, v.vacancy_id);
+        }
+    }
+    unreachable!("the channels repeat")
 }
 
 #[tokio::test]

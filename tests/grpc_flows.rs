@@ -54,6 +54,7 @@ async fn tingbjerg_combined_letting_end_to_end() {
             vacancy_id: vacancy.vacancy_id.clone(),
             household: Some(household("fsb-hh-1", on_cash_benefit("2006-06-01"))),
             proposal_date: "2007-03-05".into(),
+            ..Default::default()
         })
         .await
         .expect("propose")
@@ -119,6 +120,7 @@ async fn tingbjerg_combined_letting_end_to_end() {
             vacancy_id: vacancy.vacancy_id.clone(),
             household: Some(household("fsb-hh-2", in_work("37"))),
             proposal_date: "2007-03-06".into(),
+            ..Default::default()
         })
         .await
         .expect("propose")

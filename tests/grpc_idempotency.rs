@@ -109,6 +109,7 @@ async fn a_rule_based_refusal_is_remembered_like_any_response() {
         vacancy_id: v.vacancy_id.clone(),
         household: Some(household("fsb-hh-1", on_cash_benefit("2006-06-01"))),
         proposal_date: "2007-03-05".into(),
+        ..Default::default()
     };
     let first = fsb
         .propose_letting(proposal.clone())
@@ -271,6 +272,7 @@ async fn an_errored_request_is_not_remembered() {
             vacancy_id: v.vacancy_id,
             household: Some(household("fsb-hh-1", in_work("37"))),
             proposal_date: "2007-03-05".into(),
+            ..Default::default()
         })
         .await
         .expect("propose")

@@ -117,6 +117,7 @@ async fn a_rejected_applicant_gets_and_accepts_a_replacement_offer() {
             vacancy_id: tingbjerg.vacancy_id.clone(),
             household: Some(household("fsb-hh-1", on_cash_benefit("2006-06-01"))),
             proposal_date: "2007-03-05".into(),
+            ..Default::default()
         })
         .await
         .expect("propose")
@@ -157,6 +158,7 @@ async fn a_rejected_applicant_gets_and_accepts_a_replacement_offer() {
             vacancy_id: nordvest.vacancy_id.clone(),
             household: Some(household("kab-hh-1", in_work("37"))),
             proposal_date: "2007-03-11".into(),
+            ..Default::default()
         })
         .await
         .expect_err("an offered vacancy");
@@ -331,6 +333,7 @@ async fn a_flexible_vacancy_let_without_priority_carries_its_shortfall() {
             vacancy_id: first.vacancy_id.clone(),
             household: Some(household("kab-hh-1", in_work("10"))),
             proposal_date: "2007-03-05".into(),
+            ..Default::default()
         })
         .await
         .expect("propose")
@@ -370,6 +373,7 @@ async fn a_flexible_vacancy_let_without_priority_carries_its_shortfall() {
             vacancy_id: second.vacancy_id.clone(),
             household: Some(household("kab-hh-2", in_work("37"))),
             proposal_date: "2007-04-05".into(),
+            ..Default::default()
         })
         .await
         .expect("propose")
@@ -559,6 +563,7 @@ async fn the_rule_set_changes_on_2018_12_01() {
         vacancy_id: vacancy_id.into(),
         household: Some(household("kab-hh-1", on_cash_benefit("2018-01-01"))),
         proposal_date: date.into(),
+        ..Default::default()
     };
     let old = kab
         .propose_letting(judge("p-1", &before.vacancy_id, "2018-11-30"))

@@ -30,6 +30,7 @@ async fn everything_reads_back_after_a_restart() {
             vacancy_id: v.vacancy_id.clone(),
             household: Some(household("fsb-hh-1", on_cash_benefit("2006-06-01"))),
             proposal_date: "2007-03-05".into(),
+            ..Default::default()
         })
         .await
         .expect("propose")
@@ -40,6 +41,7 @@ async fn everything_reads_back_after_a_restart() {
             vacancy_id: v.vacancy_id.clone(),
             household: Some(household("fsb-hh-2", in_work("37"))),
             proposal_date: "2007-03-06".into(),
+            ..Default::default()
         })
         .await
         .expect("propose")

@@ -33,7 +33,11 @@ fn demo_db() -> &'static Path {
             let runtime = tokio::runtime::Runtime::new().expect("runtime");
             runtime.block_on(async {
                 let store = Arc::new(Store::open(&url).await.expect("open store"));
-                let ledger = Ledger::new(store.clone(), book());
+                let ledger = Ledger::new(
+                    store.clone(),
+                    book(),
+                    letting_rules::service::Clock::system(),
+                );
                 demo::seed(&ledger, &DemoOptions::default())
                     .await
                     .expect("the demo seeds");

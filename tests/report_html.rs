@@ -110,7 +110,11 @@ async fn the_html_report_loads_in_chromium_and_shows_its_charts() {
     let store = Arc::new(Store::open(&url).await.expect("open store"));
     let book = book();
     demo::seed(
-        &Ledger::new(store.clone(), book.clone()),
+        &Ledger::new(
+            store.clone(),
+            book.clone(),
+            letting_rules::service::Clock::system(),
+        ),
         &DemoOptions::default(),
     )
     .await

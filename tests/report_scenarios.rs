@@ -145,6 +145,7 @@ async fn events_fall_in_the_quarter_of_their_own_date() {
                 vacancy_id: vacancy.clone(),
                 household: worker("edge-hh"),
                 date: d("2007-07-01"),
+                referral_id: None,
             },
         )
         .await
@@ -587,6 +588,7 @@ async fn combined_letting_and_referrals_are_counted_with_their_reasons() {
                 vacancy_id: waiting_vacancy,
                 household: worker("hh-waiting"),
                 date: d("2007-06-30"),
+                referral_id: None,
             },
         )
         .await

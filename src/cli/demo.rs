@@ -61,7 +61,11 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<Status> 
              --database-url sqlite://data/demo.db"
         );
     }
-    let ledger = Ledger::new(store.clone(), loaded.book);
+    let ledger = Ledger::new(
+        store.clone(),
+        loaded.book,
+        letting_rules::service::Clock::system(),
+    );
     let started = Instant::now();
     let seeded = demo::seed(&ledger, &DemoOptions { seed: args.seed }).await;
     store.close().await;

@@ -127,7 +127,11 @@ pub async fn run(
             .await
             .with_context(|| format!("cannot open `{database_url}`"))?,
     );
-    let ledger = Ledger::new(store.clone(), RuleBook::default());
+    let ledger = Ledger::new(
+        store.clone(),
+        RuleBook::default(),
+        letting_rules::service::Clock::system(),
+    );
     let result = apply(&ledger, municipality, file).await;
     store.close().await;
     let (o, a, d) = result?;

@@ -328,7 +328,11 @@ pub async fn run(args: LoadgenArgs, out: &mut dyn Write) -> anyhow::Result<Statu
     // The server, as `letting serve` runs it.
     let loaded = super::serve::load_rules(args.rules.as_deref())
         .context("the rules have errors; the service does not start on broken rules")?;
-    let ledger = Ledger::new(store.clone(), loaded.book);
+    let ledger = Ledger::new(
+        store.clone(),
+        loaded.book,
+        letting_rules::service::Clock::system(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("cannot listen on 127.0.0.1")?;
@@ -438,8 +442,10 @@ async fn measure(
     };
     let mut registrations = Vec::new();
     if modes.contains(&Mode::Evaluate) {
+        // Twice the departments: a department's first vacancy goes to municipal
+        // referral, which an organisation cannot let.
         let (vacancies, registration) =
-            register(&setup, &context, args.departments, args.departments).await?;
+            register(&setup, &context, args.departments, 2 * args.departments).await?;
         context.evaluation = vacancies;
         registrations.push(registration);
     }
@@ -672,6 +678,10 @@ async fn register(
                     ))
                     .await?
                     .into_inner();
+                // A vacancy for municipal referral is let only to a referred household.
+                if reply.channel() == pb::LettingChannel::MunicipalReferral {
+                    continue;
+                }
                 made.push(Vacancy {
                     id: reply.vacancy_id,
                     organisation,
@@ -744,6 +754,7 @@ async fn call(
                     vacancy_id: vacancy.id.clone(),
                     household: Some(household(n)),
                     proposal_date: PROPOSAL_DATE.into(),
+                    referral_id: String::new(),
                 },
                 &context.organisations[vacancy.organisation],
             );
@@ -768,6 +779,7 @@ async fn call(
                     vacancy_id: vacancy.id,
                     household: Some(household(n)),
                     proposal_date: PROPOSAL_DATE.into(),
+                    referral_id: String::new(),
                 },
                 &context.organisations[vacancy.organisation],
             );

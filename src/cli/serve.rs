@@ -173,7 +173,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             .with_context(|| format!("cannot open `{}`", settings.database_url))?,
     );
     provision_keys(&store, &settings).await?;
-    let ledger = Ledger::new(store.clone(), loaded.book);
+    let ledger = Ledger::new(
+        store.clone(),
+        loaded.book,
+        letting_rules::service::Clock::system(),
+    );
     let tls = match &settings.tls {
         Some((cert, key)) => Some((
             std::fs::read(cert)

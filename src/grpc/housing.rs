@@ -57,6 +57,8 @@ impl HousingOrganisationService for HousingApi {
             vacancy_id: v.server_id("vacancy_id", &r.vacancy_id),
             household: v.household("household", r.household.as_ref()),
             date: v.date("proposal_date", &r.proposal_date),
+            referral_id: (!r.referral_id.is_empty())
+                .then(|| v.server_id("referral_id", &r.referral_id)),
         };
         let command = v.errors.finish(|| command).map_err(invalid)?;
         let done = self
@@ -88,6 +90,8 @@ impl HousingOrganisationService for HousingApi {
             vacancy_id: v.server_id("vacancy_id", &r.vacancy_id),
             household: v.household("household", r.household.as_ref()),
             date: v.date("proposal_date", &r.proposal_date),
+            referral_id: (!r.referral_id.is_empty())
+                .then(|| v.server_id("referral_id", &r.referral_id)),
         };
         let command = v.errors.finish(|| command).map_err(invalid)?;
         let d = self

@@ -4,6 +4,8 @@
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::letting::dated;
+use super::workflow::{self, Act, NEW};
 use super::{
     Ledger, Principal, ServiceError, decision, from_json, new_id, require_municipality, to_json,
 };
@@ -77,10 +79,20 @@ impl Ledger {
         require_municipality(principal, "decide relocation grants")?;
         let book = self.rules();
         let p = principal.clone();
+        let today = self.today();
         let hash = super::request_hash(&command)?;
         self.idempotent(principal, key, hash, move |tx| {
             let (command, book, p) = (command.clone(), book.clone(), p.clone());
             Box::pin(async move {
+                let decided_step = workflow::step(CaseKind::Grant, "", NEW, Act::DecideGrant)?;
+                dated(
+                    &book,
+                    p.municipality(),
+                    Act::DecideGrant,
+                    command.date,
+                    today,
+                    &[],
+                )?;
                 let year = command.date.year();
                 let mut used = tx.pool_for_update(p.municipality(), year).await?;
                 let case = GrantCase {
@@ -93,10 +105,13 @@ impl Ledger {
                 };
                 let decided = engine::evaluate_grant(&book, &case)?;
                 let grant_id = new_id();
-                let outcome = match decided.outcome {
-                    GrantOutcome::Approved => "approved",
-                    GrantOutcome::Refused => "refused",
-                };
+                let outcome = decided_step.to(
+                    &grant_id,
+                    match decided.outcome {
+                        GrantOutcome::Approved => "approved",
+                        GrantOutcome::Refused => "refused",
+                    },
+                )?;
                 let mut d = decision(
                     DecisionKind::Grant,
                     &p,
@@ -163,6 +178,7 @@ impl Ledger {
         )?;
         let book = self.rules();
         let p = principal.clone();
+        let today = self.today();
         let hash = super::request_hash(&(pay, &act))?;
         self.idempotent(principal, key, hash, move |tx| {
             let (act, book, p) = (act.clone(), book.clone(), p.clone());
@@ -175,22 +191,25 @@ impl Ledger {
                         what: "grant",
                         id: act.grant_id.clone(),
                     })?;
-                if row.status != "approved" {
-                    return Err(ServiceError::FailedPrecondition(format!(
-                        "grant `{}` is {}: only an approved grant can be {}",
-                        act.grant_id,
-                        row.status,
-                        if pay { "paid" } else { "cancelled" }
-                    )));
-                }
+                let what = if pay { Act::PayGrant } else { Act::CancelGrant };
+                let settled = workflow::step(CaseKind::Grant, &row.id, &row.status, what)?
+                    .to(&act.grant_id, if pay { "paid" } else { "cancelled" })?;
                 let state: GrantState = from_json(&row.body)?;
+                dated(
+                    &book,
+                    p.municipality(),
+                    what,
+                    act.date,
+                    today,
+                    &[("the grant's decision", state.decided_on)],
+                )?;
                 let mut used = tx.pool_for_update(p.municipality(), state.year).await?;
                 used.committed_ore -= state.amount.ore();
                 if pay {
                     used.paid_ore += state.amount.ore();
                 }
                 tx.put_pool(p.municipality(), state.year, &used).await?;
-                let status = if pay { "paid" } else { "cancelled" };
+                let status = settled;
                 let kind = if pay {
                     DecisionKind::GrantPayment
                 } else {

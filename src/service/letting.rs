@@ -4,6 +4,7 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::registry::{area_facts, period_for, placed_department, writer};
+use super::workflow::{self, Act, NEW, Transition};
 use super::{
     Ledger, Principal, ServiceError, decision, from_json, new_id, require_municipality, to_json,
 };
@@ -52,6 +53,9 @@ pub struct VacancyState {
     pub channel_decision: String,
     /// Set when a letting for it is approved.
     pub letting: Option<String>,
+    /// The accepted municipal referral that holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +63,9 @@ pub struct ProposeLetting {
     pub vacancy_id: String,
     pub household: Household,
     pub date: NaiveDate,
+    /// The municipality's referral behind a letting on a vacancy it referred to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +91,16 @@ pub struct LettingState {
     pub replacement_owed: bool,
     pub decisions: Vec<String>,
     pub move_in: Option<NaiveDate>,
+    /// The date of the act that approved or rejected it: the proposal's when the rules
+    /// decided, the municipality's act otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_on: Option<NaiveDate>,
+    /// The replacement offer made for it; one owed dwelling is met by one offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement_offer: Option<String>,
+    /// The municipal referral it lets the vacancy to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +185,17 @@ pub struct ReferralRecorded {
     pub decision: ReferralDecision,
 }
 
+/// The stored state of a municipal referral.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralState {
+    pub vacancy_id: String,
+    pub applicant_ref: String,
+    pub date: NaiveDate,
+    /// The letting that let the vacancy to the referred household.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letting: Option<String>,
+}
+
 /// A letting awaiting the municipality, for its work list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingLetting {
@@ -200,6 +228,36 @@ fn letting_status(outcome: LettingOutcome) -> &'static str {
         LettingOutcome::Rejected => "rejected",
         LettingOutcome::PendingMunicipalApproval => "pending_municipal_approval",
     }
+}
+
+/// The step the workflow allows this case now, or FAILED_PRECONDITION naming its state.
+fn step(row: &CaseRow, act: Act) -> Result<&'static Transition, ServiceError> {
+    Ok(workflow::step(row.kind, &row.id, &row.status, act)?)
+}
+
+/// The step a case takes at its creation.
+fn first_step(kind: CaseKind, act: Act) -> Result<&'static Transition, ServiceError> {
+    Ok(workflow::step(kind, "", NEW, act)?)
+}
+
+/// An act's date: on or after what it answers, near today, and judged by a rule set.
+pub(crate) fn dated(
+    book: &RuleBook,
+    municipality: &str,
+    act: Act,
+    date: NaiveDate,
+    today: NaiveDate,
+    answers: &[(&str, NaiveDate)],
+) -> Result<(), ServiceError> {
+    workflow::dated(act, date, today, answers)?;
+    if book.in_force(municipality, date).is_none() {
+        return Err(engine::EngineError::NoRuleSet {
+            municipality: municipality.to_owned(),
+            date,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// A case of the caller's municipality, locked for the transaction, with its state; an
@@ -253,24 +311,24 @@ async fn judge_letting(
     tx: &mut dyn Tx,
     principal: &Principal,
     book: &RuleBook,
+    today: NaiveDate,
     command: &ProposeLetting,
-) -> Result<(CaseRow, VacancyState, LettingDecision), ServiceError> {
+) -> Result<JudgedLetting, ServiceError> {
     let (vrow, vacancy) = vacancy_for_update(tx, principal, &command.vacancy_id).await?;
-    if vrow.status != "open" {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "vacancy `{}` is {}: a letting can be proposed only for an open vacancy",
-            command.vacancy_id, vrow.status
-        )));
+    let vacancy_step = step(&vrow, Act::ProposeLetting)?;
+    let referral = referral_behind(tx, &vrow, &vacancy, command).await?;
+    let mut answers = vec![("the vacancy", vacancy.date)];
+    if let Some((_, r)) = &referral {
+        answers.push(("the referral", r.date));
     }
-    if command.date < vacancy.date {
-        return Err(ServiceError::invalid(
-            "date",
-            format!(
-                "the letting date {} is before the vacancy's date {}",
-                command.date, vacancy.date
-            ),
-        ));
-    }
+    dated(
+        book,
+        &vrow.municipality,
+        Act::ProposeLetting,
+        command.date,
+        today,
+        &answers,
+    )?;
     let area = area_facts(tx, &vacancy.area, command.date).await?;
     let case = LettingCase {
         date: command.date,
@@ -280,8 +338,73 @@ async fn judge_letting(
         channel: Some(vacancy.channel),
         household: command.household.clone(),
     };
-    let decided = engine::evaluate_letting(book, &case)?;
-    Ok((vrow, vacancy, decided))
+    let decision = engine::evaluate_letting(book, &case)?;
+    Ok(JudgedLetting {
+        vrow,
+        vacancy,
+        vacancy_step,
+        referral,
+        decision,
+    })
+}
+
+/// What ProposeLetting found and decided, before it writes.
+struct JudgedLetting {
+    vrow: CaseRow,
+    vacancy: VacancyState,
+    vacancy_step: &'static Transition,
+    referral: Option<(CaseRow, ReferralState)>,
+    decision: LettingDecision,
+}
+
+/// The referral a letting must name on a vacancy the municipality referred to, checked:
+/// accepted, for this vacancy and this household. Any other vacancy takes no referral.
+async fn referral_behind(
+    tx: &mut dyn Tx,
+    vrow: &CaseRow,
+    vacancy: &VacancyState,
+    command: &ProposeLetting,
+) -> Result<Option<(CaseRow, ReferralState)>, ServiceError> {
+    let referral_vacancy =
+        vacancy.channel == Channel::MunicipalReferral || vacancy.referral.is_some();
+    let Some(id) = &command.referral_id else {
+        if referral_vacancy {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "vacancy `{}` is for municipal referral: a letting of it names the municipality's accepted referral (referral_id)",
+                command.vacancy_id
+            )));
+        }
+        return Ok(None);
+    };
+    if !referral_vacancy {
+        return Err(ServiceError::FailedPrecondition(format!(
+            "vacancy `{}` goes to {}, not municipal referral: a letting of it names no referral",
+            command.vacancy_id,
+            vacancy.channel.as_str()
+        )));
+    }
+    let row = tx
+        .case_for_update(CaseKind::Referral, id)
+        .await?
+        .filter(|r| r.municipality == vrow.municipality)
+        .ok_or_else(|| ServiceError::NotFound {
+            what: "referral",
+            id: id.clone(),
+        })?;
+    step(&row, Act::ProposeLetting)?;
+    let state: ReferralState = from_json(&row.body)?;
+    if state.vacancy_id != command.vacancy_id || vacancy.referral.as_deref() != Some(id.as_str()) {
+        return Err(ServiceError::FailedPrecondition(format!(
+            "referral `{id}` is to vacancy `{}`, not `{}`",
+            state.vacancy_id, command.vacancy_id
+        )));
+    }
+    if state.applicant_ref != command.household.applicant_ref {
+        return Err(ServiceError::FailedPrecondition(format!(
+            "referral `{id}` refers another household: the letting is for the referred household"
+        )));
+    }
+    Ok(Some((row, state)))
 }
 
 impl Ledger {
@@ -295,12 +418,22 @@ impl Ledger {
         writer(principal)?;
         let book = self.rules();
         let p = principal.clone();
+        let today = self.today();
         let hash = super::request_hash(&command)?;
         self.idempotent(principal, key, hash, move |tx| {
             let (command, book, p) = (command.clone(), book.clone(), p.clone());
             Box::pin(async move {
+                let opened = first_step(CaseKind::Vacancy, Act::RegisterVacancy)?;
                 let placed = placed_department(tx, &p, &command.department).await?;
                 let municipality = placed.area.municipality.clone();
+                dated(
+                    &book,
+                    &municipality,
+                    Act::RegisterVacancy,
+                    command.date,
+                    today,
+                    &[],
+                )?;
                 let period = period_for(&book, &municipality, command.date)?;
                 // Lock order everywhere: the department's counters, then the municipality's.
                 let dept_scope = department_scope(&placed.department.id);
@@ -348,13 +481,14 @@ impl Ledger {
                     period,
                     channel_decision: d.id.clone(),
                     letting: None,
+                    referral: None,
                 };
                 tx.put_case(&vacancy_row(
                     &p,
                     &vacancy_id,
                     &placed.department.organisation,
                     &state,
-                    "open",
+                    opened.to(&vacancy_id, "open")?,
                 )?)
                 .await?;
                 Ok(VacancyRegistered {
@@ -377,12 +511,21 @@ impl Ledger {
         writer(principal)?;
         let book = self.rules();
         let p = principal.clone();
+        let today = self.today();
         let hash = super::request_hash(&command)?;
         self.idempotent(principal, key, hash, move |tx| {
             let (command, book, p) = (command.clone(), book.clone(), p.clone());
             Box::pin(async move {
-                let (vrow, mut vacancy, decided) = judge_letting(tx, &p, &book, &command).await?;
+                let JudgedLetting {
+                    vrow,
+                    mut vacancy,
+                    vacancy_step,
+                    referral,
+                    decision: decided,
+                } = judge_letting(tx, &p, &book, today, &command).await?;
                 let letting_id = new_id();
+                let new_status = first_step(CaseKind::Letting, Act::ProposeLetting)?
+                    .to(&letting_id, letting_status(decided.outcome))?;
                 // Only what the explanation needs: the reference and the outcome, not the
                 // benefit spells themselves.
                 let mut d = decision(
@@ -396,6 +539,9 @@ impl Ledger {
                         "decision": &decided,
                     }),
                 );
+                if let Some(referral) = &command.referral_id {
+                    d.body["referral_id"] = referral.as_str().into();
+                }
                 d.organisation = vrow.organisation.clone();
                 d.department = Some(vacancy.department.clone());
                 d.area = Some(vacancy.area.clone());
@@ -418,6 +564,10 @@ impl Ledger {
                     replacement_owed: !decided.obligations.is_empty(),
                     decisions: vec![d.id.clone()],
                     move_in: None,
+                    decided_on: (decided.outcome != LettingOutcome::PendingMunicipalApproval)
+                        .then_some(command.date),
+                    replacement_offer: None,
+                    referral: command.referral_id.clone(),
                 };
                 tx.put_case(&CaseRow {
                     kind: CaseKind::Letting,
@@ -425,7 +575,7 @@ impl Ledger {
                     municipality: vrow.municipality.clone(),
                     organisation: vrow.organisation.clone(),
                     department: Some(vacancy.department.clone()),
-                    status: letting_status(decided.outcome).to_owned(),
+                    status: new_status.to_owned(),
                     updated_at: Utc::now(),
                     body: to_json(&state)?,
                 })
@@ -435,14 +585,20 @@ impl Ledger {
                     // municipality or the tenant moves in.
                     vacancy.letting = Some(letting_id.clone());
                     let org = vrow.organisation.clone().unwrap_or_default();
-                    tx.put_case(&vacancy_row(
-                        &p,
-                        &command.vacancy_id,
-                        &org,
-                        &vacancy,
-                        "let",
-                    )?)
-                    .await?;
+                    let held = vacancy_step.to(&command.vacancy_id, "let")?;
+                    tx.put_case(&vacancy_row(&p, &command.vacancy_id, &org, &vacancy, held)?)
+                        .await?;
+                    if let Some((rrow, mut referral)) = referral {
+                        let let_to = step(&rrow, Act::ProposeLetting)?.to(&rrow.id, "let")?;
+                        referral.letting = Some(letting_id.clone());
+                        tx.put_case(&CaseRow {
+                            status: let_to.to_owned(),
+                            updated_at: Utc::now(),
+                            body: to_json(&referral)?,
+                            ..rrow
+                        })
+                        .await?;
+                    }
                 }
                 Ok(LettingProposed {
                     letting_id,
@@ -464,12 +620,13 @@ impl Ledger {
         writer(principal)?;
         let book = self.rules();
         let p = principal.clone();
+        let today = self.today();
         self.store
             .read(move |tx| {
                 let (command, book, p) = (command.clone(), book.clone(), p.clone());
                 Box::pin(async move {
-                    let (_, _, decided) = judge_letting(tx, &p, &book, &command).await?;
-                    Ok(decided)
+                    let judged = judge_letting(tx, &p, &book, today, &command).await?;
+                    Ok(judged.decision)
                 })
             })
             .await
@@ -539,17 +696,26 @@ impl Ledger {
         }
         let p = principal.clone();
         let book = self.rules();
+        let today = self.today();
         let hash = super::request_hash(&(approve, &act))?;
         self.idempotent(principal, key, hash, move |tx| {
             let (act, p, book) = (act.clone(), p.clone(), book.clone());
             Box::pin(async move {
                 let (row, mut state) = letting_for_update(tx, &p, &act.letting_id).await?;
-                if row.status != "pending_municipal_approval" {
-                    return Err(ServiceError::FailedPrecondition(format!(
-                        "letting `{}` is {}, not pending approval",
-                        act.letting_id, row.status
-                    )));
-                }
+                let what = if approve {
+                    Act::ApproveLetting
+                } else {
+                    Act::RejectLetting
+                };
+                let letting_step = step(&row, what)?;
+                dated(
+                    &book,
+                    &row.municipality,
+                    what,
+                    act.date,
+                    today,
+                    &[("the proposal", state.date)],
+                )?;
                 let area = area_facts(tx, &state.area, act.date).await?;
                 let decided = engine::municipal_act(
                     &book,
@@ -566,11 +732,14 @@ impl Ledger {
                         considerations: act.reason.clone(),
                     },
                 )?;
-                let status = if approve {
-                    "approved"
-                } else {
-                    "rejected_by_municipality"
-                };
+                let status = letting_step.to(
+                    &act.letting_id,
+                    if approve {
+                        "approved"
+                    } else {
+                        "rejected_by_municipality"
+                    },
+                )?;
                 let kind = if approve {
                     DecisionKind::Approval
                 } else {
@@ -590,6 +759,7 @@ impl Ledger {
                 d.area_class = Some(state.area_class.clone());
                 tx.append_decision(&d).await?;
                 state.decisions.push(d.id.clone());
+                state.decided_on = Some(act.date);
                 if approve {
                     state.outcome = LettingOutcome::Approved;
                 } else {
@@ -597,10 +767,18 @@ impl Ledger {
                     state.replacement_owed = act.replacement_owed;
                     // The vacancy opens again for another applicant.
                     let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &state.vacancy_id).await?;
+                    let reopened =
+                        step(&vrow, Act::RejectLetting)?.to(&state.vacancy_id, "open")?;
                     vacancy.letting = None;
                     let org = vrow.organisation.clone().unwrap_or_default();
-                    tx.put_case(&vacancy_row(&p, &state.vacancy_id, &org, &vacancy, "open")?)
-                        .await?;
+                    tx.put_case(&vacancy_row(
+                        &p,
+                        &state.vacancy_id,
+                        &org,
+                        &vacancy,
+                        reopened,
+                    )?)
+                    .await?;
                 }
                 tx.put_case(&CaseRow {
                     status: status.to_owned(),
@@ -628,22 +806,32 @@ impl Ledger {
     ) -> Result<MoveInRecorded, ServiceError> {
         writer(principal)?;
         let p = principal.clone();
+        let book = self.rules();
+        let today = self.today();
         let hash = super::request_hash(&command)?;
         self.idempotent(principal, key, hash, move |tx| {
-            let (command, p) = (command.clone(), p.clone());
+            let (command, p, book) = (command.clone(), p.clone(), book.clone());
             Box::pin(async move {
                 let (row, mut state) = letting_for_update(tx, &p, &command.letting_id).await?;
-                if row.status != "approved" {
-                    return Err(ServiceError::FailedPrecondition(format!(
-                        "letting `{}` is {}: a move-in can be recorded only for an approved letting",
-                        command.letting_id, row.status
-                    )));
+                let moved_in =
+                    step(&row, Act::RecordMoveIn)?.to(&command.letting_id, "moved_in")?;
+                let mut answers = vec![("the letting", state.date)];
+                if let Some(approved) = state.decided_on {
+                    answers.push(("its approval", approved));
                 }
-                if command.date < state.date {
-                    return Err(ServiceError::invalid("date", format!("the move-in {} is before the letting {}", command.date, state.date)));
-                }
+                dated(
+                    &book,
+                    &row.municipality,
+                    Act::RecordMoveIn,
+                    command.date,
+                    today,
+                    &answers,
+                )?;
                 let flexible_shortfall = state.channel == Channel::Flexible
-                    && !matches!(state.flexible, Eligibility::Provisional | Eligibility::Verified);
+                    && !matches!(
+                        state.flexible,
+                        Eligibility::Provisional | Eligibility::Verified
+                    );
                 if flexible_shortfall {
                     let (vrow, vacancy) = vacancy_for_update(tx, &p, &state.vacancy_id).await?;
                     let dept = department_scope(&vacancy.department);
@@ -653,39 +841,72 @@ impl Ledger {
                         municipality: tx.counters_for_update(&muni, &vacancy.period).await?,
                     };
                     let after = counters.flexible_not_let_flexibly();
-                    tx.put_counters(&dept, &vacancy.period, &after.department).await?;
-                    tx.put_counters(&muni, &vacancy.period, &after.municipality).await?;
+                    tx.put_counters(&dept, &vacancy.period, &after.department)
+                        .await?;
+                    tx.put_counters(&muni, &vacancy.period, &after.municipality)
+                        .await?;
                 }
-                let exposed_or_high_risk = matches!(state.area_class.as_str(), "exposed" | "high_risk" | "hard_exposed");
-                let counts_flexible_indicator = state.channel == Channel::Flexible && !flexible_shortfall && exposed_or_high_risk;
-                let counts_combined_indicator = state.decisions.len() > 1 && matches!(state.area_class.as_str(), "exposed" | "hard_exposed");
+                let exposed_or_high_risk = matches!(
+                    state.area_class.as_str(),
+                    "exposed" | "high_risk" | "hard_exposed"
+                );
+                let counts_flexible_indicator = state.channel == Channel::Flexible
+                    && !flexible_shortfall
+                    && exposed_or_high_risk;
+                let counts_combined_indicator = state.decisions.len() > 1
+                    && matches!(state.area_class.as_str(), "exposed" | "hard_exposed");
                 let outcome = MoveInRecorded {
                     decision_id: String::new(),
                     flexible_shortfall,
                     counts_flexible_indicator,
                     counts_combined_indicator,
                 };
-                let mut d = decision(DecisionKind::MoveIn, &p, command.date, "moved_in", serde_json::json!({ "request": &command, "outcome": &outcome }));
+                let mut d = decision(
+                    DecisionKind::MoveIn,
+                    &p,
+                    command.date,
+                    "moved_in",
+                    serde_json::json!({ "request": &command, "outcome": &outcome }),
+                );
                 d.organisation = row.organisation.clone();
                 d.department = Some(state.department.clone());
                 d.area = Some(state.area.clone());
                 d.subject = Some(command.letting_id.clone());
-                d.channel = Some(if flexible_shortfall { "not_let_flexibly" } else { state.channel.as_str() }.to_owned());
+                d.channel = Some(
+                    if flexible_shortfall {
+                        "not_let_flexibly"
+                    } else {
+                        state.channel.as_str()
+                    }
+                    .to_owned(),
+                );
                 d.area_class = Some(state.area_class.clone());
                 tx.append_decision(&d).await?;
                 state.decisions.push(d.id.clone());
                 state.move_in = Some(command.date);
                 let (vrow, vacancy) = vacancy_for_update(tx, &p, &state.vacancy_id).await?;
+                let vacancy_moved_in =
+                    step(&vrow, Act::RecordMoveIn)?.to(&state.vacancy_id, "moved_in")?;
                 let org = vrow.organisation.clone().unwrap_or_default();
-                tx.put_case(&vacancy_row(&p, &state.vacancy_id, &org, &vacancy, "moved_in")?).await?;
+                tx.put_case(&vacancy_row(
+                    &p,
+                    &state.vacancy_id,
+                    &org,
+                    &vacancy,
+                    vacancy_moved_in,
+                )?)
+                .await?;
                 tx.put_case(&CaseRow {
-                    status: "moved_in".into(),
+                    status: moved_in.into(),
                     updated_at: Utc::now(),
                     body: to_json(&state)?,
                     ..row
                 })
                 .await?;
-                Ok(MoveInRecorded { decision_id: d.id, ..outcome })
+                Ok(MoveInRecorded {
+                    decision_id: d.id,
+                    ..outcome
+                })
             })
         })
         .await
@@ -702,21 +923,36 @@ impl Ledger {
         require_municipality(principal, "make replacement offers")?;
         let book = self.rules();
         let p = principal.clone();
+        let today = self.today();
         let hash = super::request_hash(&command)?;
         self.idempotent(principal, key, hash, move |tx| {
             let (command, book, p) = (command.clone(), book.clone(), p.clone());
             Box::pin(async move {
-                let (row, state) = letting_for_update(tx, &p, &command.letting_id).await?;
+                let (row, mut state) = letting_for_update(tx, &p, &command.letting_id).await?;
                 if !state.replacement_owed {
                     return Err(ServiceError::FailedPrecondition(format!(
                         "no replacement dwelling is owed for letting `{}`",
                         command.letting_id
                     )));
                 }
-                let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
-                if vrow.status != "open" {
-                    return Err(ServiceError::FailedPrecondition(format!("vacancy `{}` is {}, not open", command.vacancy_id, vrow.status)));
+                let letting_step = step(&row, Act::MakeReplacementOffer)?;
+                if let Some(offer) = &state.replacement_offer {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "letting `{}` already has replacement offer `{offer}`: one owed dwelling is met by one offer",
+                        command.letting_id
+                    )));
                 }
+                let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
+                let vacancy_step = step(&vrow, Act::MakeReplacementOffer)?;
+                let rejected_on = state.decided_on.unwrap_or(state.date);
+                dated(
+                    &book,
+                    &row.municipality,
+                    Act::MakeReplacementOffer,
+                    command.date,
+                    today,
+                    &[("the rejection", rejected_on), ("the offered vacancy", vacancy.date)],
+                )?;
                 let area = area_facts(tx, &vacancy.area, command.date).await?;
                 let mut class = engine::classify(&book, &vrow.municipality, &area, command.date)?;
                 class.explanation.complaint = engine::complaint_guidance(
@@ -732,6 +968,7 @@ impl Ledger {
                     )));
                 }
                 let offer_id = new_id();
+                let offered = first_step(CaseKind::Offer, Act::MakeReplacementOffer)?.to(&offer_id, "offered")?;
                 let mut d = decision(DecisionKind::ReplacementOffer, &p, command.date, "offered", serde_json::json!({ "request": &command, "classification": &class }));
                 d.organisation = vrow.organisation.clone();
                 d.department = Some(vacancy.department.clone());
@@ -754,14 +991,24 @@ impl Ledger {
                     municipality: row.municipality.clone(),
                     organisation: vrow.organisation.clone(),
                     department: Some(vacancy.department.clone()),
-                    status: "offered".into(),
+                    status: offered.into(),
                     updated_at: Utc::now(),
                     body: to_json(&offer)?,
                 })
                 .await?;
                 vacancy.letting = None;
                 let org = vrow.organisation.clone().unwrap_or_default();
-                tx.put_case(&vacancy_row(&p, &command.vacancy_id, &org, &vacancy, "offered")?).await?;
+                let held = vacancy_step.to(&command.vacancy_id, "offered")?;
+                tx.put_case(&vacancy_row(&p, &command.vacancy_id, &org, &vacancy, held)?).await?;
+                state.replacement_offer = Some(offer_id.clone());
+                let unchanged = letting_step.to(&command.letting_id, letting_step.from)?;
+                tx.put_case(&CaseRow {
+                    status: unchanged.to_owned(),
+                    updated_at: Utc::now(),
+                    body: to_json(&state)?,
+                    ..row
+                })
+                .await?;
                 Ok(OfferMade { offer_id, decision_id: d.id, explanation: Some(class.explanation) })
             })
         })
@@ -778,9 +1025,11 @@ impl Ledger {
     ) -> Result<ActRecorded, ServiceError> {
         writer(principal)?;
         let p = principal.clone();
+        let book = self.rules();
+        let today = self.today();
         let hash = super::request_hash(&command)?;
         self.idempotent(principal, key, hash, move |tx| {
-            let (command, p) = (command.clone(), p.clone());
+            let (command, p, book) = (command.clone(), p.clone(), book.clone());
             Box::pin(async move {
                 let row = tx
                     .case_for_update(CaseKind::Offer, &command.offer_id)
@@ -798,19 +1047,25 @@ impl Ledger {
                         command.offer_id
                     )));
                 }
-                if row.status != "offered" {
-                    return Err(ServiceError::FailedPrecondition(format!(
-                        "offer `{}` was already answered ({})",
-                        command.offer_id, row.status
-                    )));
-                }
+                let offer_step = step(&row, Act::AnswerReplacementOffer)?;
                 let mut offer: OfferState = from_json(&row.body)?;
+                dated(
+                    &book,
+                    &row.municipality,
+                    Act::AnswerReplacementOffer,
+                    command.date,
+                    today,
+                    &[("the offer", offer.date)],
+                )?;
                 offer.answer = Some(command.accepted);
-                let status = if command.accepted {
-                    "accepted"
-                } else {
-                    "declined"
-                };
+                let status = offer_step.to(
+                    &command.offer_id,
+                    if command.accepted {
+                        "accepted"
+                    } else {
+                        "declined"
+                    },
+                )?;
                 let mut d = decision(
                     DecisionKind::OfferAnswer,
                     &p,
@@ -824,7 +1079,10 @@ impl Ledger {
                 tx.append_decision(&d).await?;
                 let (vrow, vacancy) = vacancy_for_update(tx, &p, &offer.vacancy_id).await?;
                 let org = vrow.organisation.clone().unwrap_or_default();
-                let vstatus = if command.accepted { "let" } else { "open" };
+                let vstatus = step(&vrow, Act::AnswerReplacementOffer)?.to(
+                    &offer.vacancy_id,
+                    if command.accepted { "let" } else { "open" },
+                )?;
                 tx.put_case(&vacancy_row(
                     &p,
                     &offer.vacancy_id,
@@ -861,11 +1119,21 @@ impl Ledger {
         require_municipality(principal, "refer households")?;
         let book = self.rules();
         let p = principal.clone();
+        let today = self.today();
         let hash = super::request_hash(&command)?;
         self.idempotent(principal, key, hash, move |tx| {
             let (command, book, p) = (command.clone(), book.clone(), p.clone());
             Box::pin(async move {
-                let (vrow, vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
+                let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
+                let vacancy_step = step(&vrow, Act::RecordReferral)?;
+                dated(
+                    &book,
+                    &vrow.municipality,
+                    Act::RecordReferral,
+                    command.date,
+                    today,
+                    &[("the vacancy", vacancy.date)],
+                )?;
                 let area = area_facts(tx, &vacancy.area, command.date).await?;
                 let case = ReferralCase {
                     date: command.date,
@@ -875,11 +1143,19 @@ impl Ledger {
                     household: command.household.clone(),
                 };
                 let decided = engine::evaluate_referral(&book, &case)?;
-                let status = match decided.outcome {
-                    ReferralOutcome::Accepted => "accepted",
-                    ReferralOutcome::Refused => "refused",
-                };
+                let accepted = decided.outcome == ReferralOutcome::Accepted;
+                // Only a vacancy put at the municipality's disposal takes a referral; a
+                // refused one is recorded wherever it was tried, so the report sees it.
+                if accepted && vacancy.channel != Channel::MunicipalReferral {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "vacancy `{}` goes to {}: the municipality refers only to vacancies assigned to municipal referral",
+                        command.vacancy_id,
+                        vacancy.channel.as_str()
+                    )));
+                }
                 let referral_id = new_id();
+                let status = first_step(CaseKind::Referral, Act::RecordReferral)?
+                    .to(&referral_id, if accepted { "accepted" } else { "refused" })?;
                 let mut d = decision(
                     DecisionKind::Referral,
                     &p,
@@ -908,9 +1184,21 @@ impl Ledger {
                     department: Some(vacancy.department.clone()),
                     status: status.into(),
                     updated_at: Utc::now(),
-                    body: serde_json::json!({ "vacancy_id": &command.vacancy_id, "applicant_ref": &command.household.applicant_ref, "date": command.date }),
+                    body: to_json(&ReferralState {
+                        vacancy_id: command.vacancy_id.clone(),
+                        applicant_ref: command.household.applicant_ref.clone(),
+                        date: command.date,
+                        letting: None,
+                    })?,
                 })
                 .await?;
+                if accepted {
+                    vacancy.referral = Some(referral_id.clone());
+                    let org = vrow.organisation.clone().unwrap_or_default();
+                    let held = vacancy_step.to(&command.vacancy_id, "referred")?;
+                    tx.put_case(&vacancy_row(&p, &command.vacancy_id, &org, &vacancy, held)?)
+                        .await?;
+                }
                 Ok(ReferralRecorded { referral_id, decision_id: d.id, decision: decided })
             })
         })

@@ -3,9 +3,11 @@
 //! in force, and records every act in the decision log in the same transaction as the
 //! state it changes. It knows neither protobuf nor SQL.
 
+mod clock;
 mod grants;
 mod letting;
 mod registry;
+pub mod workflow;
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use crate::store::{
     DecisionKind, DecisionRecord, IdempotencyRecord, Store, StoreError, Tx, TxFuture,
 };
 
+pub use clock::Clock;
 pub use grants::*;
 pub use letting::*;
 pub use registry::*;
@@ -96,6 +99,16 @@ pub enum ServiceError {
     Corrupt(String),
 }
 
+impl From<workflow::WorkflowError> for ServiceError {
+    fn from(e: workflow::WorkflowError) -> Self {
+        match e {
+            // The rules chose a state the workflow does not list: a defect, not the caller's.
+            workflow::WorkflowError::Unlisted { .. } => ServiceError::Corrupt(e.to_string()),
+            _ => ServiceError::FailedPrecondition(e.to_string()),
+        }
+    }
+}
+
 impl ServiceError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         ServiceError::InvalidArgument {
@@ -110,14 +123,21 @@ impl ServiceError {
 pub struct Ledger {
     store: Arc<Store>,
     rules: Arc<ArcSwap<RuleBook>>,
+    clock: Clock,
 }
 
 impl Ledger {
-    pub fn new(store: Arc<Store>, rules: RuleBook) -> Self {
+    pub fn new(store: Arc<Store>, rules: RuleBook, clock: Clock) -> Self {
         Ledger {
             store,
             rules: Arc::new(ArcSwap::from_pointee(rules)),
+            clock,
         }
+    }
+
+    /// Today in Copenhagen, by the clock the service was given.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.today()
     }
 
     pub fn store(&self) -> &Arc<Store> {

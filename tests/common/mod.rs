@@ -108,7 +108,7 @@ impl TestServer {
             }
         };
         let book = rules::load_dir(&rules_dir()).expect("rules load").book;
-        let ledger = Ledger::new(store.clone(), book);
+        let ledger = Ledger::new(store.clone(), book, letting_rules::service::Clock::system());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

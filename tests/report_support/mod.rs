@@ -113,7 +113,11 @@ impl City {
         let store = Arc::new(Store::open(&url).await.expect("open store"));
         let book = book();
         City {
-            ledger: Ledger::new(store.clone(), book.clone()),
+            ledger: Ledger::new(
+                store.clone(),
+                book.clone(),
+                letting_rules::service::Clock::system(),
+            ),
             store,
             book,
             keys: AtomicU64::new(0),
@@ -252,6 +256,25 @@ impl City {
         household: Household,
     ) -> Let {
         let (vacancy_id, channel) = self.vacancy(org, department, date).await;
+        // A vacancy for municipal referral is let to the household the municipality refers.
+        let referral_id = if channel == Channel::MunicipalReferral {
+            let referred = self
+                .ledger
+                .record_referral(
+                    &municipality(),
+                    &self.key(),
+                    letting_rules::service::RecordReferral {
+                        vacancy_id: vacancy_id.clone(),
+                        household: household.clone(),
+                        date: d(date),
+                    },
+                )
+                .await
+                .expect("referral");
+            Some(referred.referral_id)
+        } else {
+            None
+        };
         let proposed = self
             .ledger
             .propose_letting(
@@ -261,6 +284,7 @@ impl City {
                     vacancy_id: vacancy_id.clone(),
                     household,
                     date: d(date),
+                    referral_id,
                 },
             )
             .await
