@@ -63,6 +63,7 @@ fn benches(c: &mut Criterion) {
         date: date(2007, 3, 5),
         municipality: "0101".into(),
         department: "fsb-tingbjerg-1".into(),
+        department_name: None,
         area: AreaFacts {
             id: "tingbjerg".into(),
             working_age_residents: Some(4000),
@@ -92,6 +93,7 @@ fn benches(c: &mut Criterion) {
         date: date(2007, 6, 1),
         municipality: "0101".into(),
         department: "akb-bispeparken".into(),
+        department_name: None,
         area: AreaFacts {
             id: "bispeparken".into(),
             working_age_residents: Some(1000),

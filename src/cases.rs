@@ -313,6 +313,7 @@ pub fn run(book: &RuleBook, case: &Case) -> Result<CaseDecision, CaseError> {
                 date: case.date,
                 municipality: case.municipality.clone(),
                 department: need(&case.department, "channel", "department")?.clone(),
+                department_name: None,
                 area: need(&case.area, "channel", "area")?.clone(),
             };
             if case.kind == CaseKind::Channel {
@@ -337,6 +338,7 @@ pub fn run(book: &RuleBook, case: &Case) -> Result<CaseDecision, CaseError> {
                 date: case.date,
                 municipality: case.municipality.clone(),
                 department: need(&case.department, "letting", "department")?.clone(),
+                department_name: None,
                 area: need(&case.area, "letting", "area")?.clone(),
                 channel: case.channel,
                 household: need(&case.household, "letting", "household")?.clone(),
@@ -348,6 +350,7 @@ pub fn run(book: &RuleBook, case: &Case) -> Result<CaseDecision, CaseError> {
                 date: case.date,
                 municipality: case.municipality.clone(),
                 department: need(&case.department, "referral", "department")?.clone(),
+                department_name: None,
                 area: need(&case.area, "referral", "area")?.clone(),
                 household: need(&case.household, "referral", "household")?.clone(),
             },
@@ -369,6 +372,7 @@ pub fn run(book: &RuleBook, case: &Case) -> Result<CaseDecision, CaseError> {
                 date: case.date,
                 municipality: case.municipality.clone(),
                 department: need(&case.department, "municipal_act", "department")?.clone(),
+                department_name: None,
                 area: need(&case.area, "municipal_act", "area")?.clone(),
                 act: *need(&case.act, "municipal_act", "act")?,
                 considerations: need(&case.considerations, "municipal_act", "considerations")?

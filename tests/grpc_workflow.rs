@@ -467,3 +467,34 @@ async fn an_act_is_not_dated_in_the_future() {
         .await;
     city.server.stop().await;
 }
+
+#[tokio::test]
+async fn messages_name_the_area_as_it_is_registered() {
+    let mut city = City::new().await;
+    let v = city.vacancy("fsb-hulgaard", "2007-03-01", None).await;
+    let p = city
+        .propose(
+            "fsb-hulgaard",
+            &v,
+            household("fsb-hh-3", in_work("37")),
+            "2007-03-05",
+            "",
+        )
+        .await
+        .expect("propose");
+    let explanation = p.explanation.expect("explanation");
+    let messages: Vec<&str> = explanation
+        .fired_rules
+        .iter()
+        .flat_map(|r| [r.message_da.as_str(), r.message_en.as_str()])
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("Hulgård")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().all(|m| !m.contains("hulgaard")),
+        "{messages:?}"
+    );
+    city.server.stop().await;
+}

@@ -22,6 +22,7 @@ fn vacancy(department: &str, share: &str) -> VacancyCase {
         date: NaiveDate::from_ymd_opt(2007, 6, 1).expect("date"),
         municipality: "0101".into(),
         department: department.into(),
+        department_name: None,
         area: AreaFacts {
             id: format!("area-of-{department}"),
             share_without_attachment: Some(share.parse().expect("decimal")),

@@ -16,6 +16,9 @@ pub struct MunicipalActCase {
     pub date: NaiveDate,
     pub municipality: String,
     pub department: String,
+    /// The name the department is registered under, for messages (the id when unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_name: Option<String>,
     pub area: AreaFacts,
     pub act: ActKind,
     /// The main considerations behind the act (forvaltningsloven § 24, stk. 1).
@@ -38,8 +41,11 @@ pub fn municipal_act(
     explanation.fact("department", &case.department);
     explanation.fact("act", case.act.as_str());
     let mut slots = SlotValues::default();
-    slots.same(Slot::Area, &case.area.id);
-    slots.same(Slot::Department, &case.department);
+    slots.same(Slot::Area, case.area.display_name());
+    slots.same(
+        Slot::Department,
+        case.department_name.as_deref().unwrap_or(&case.department),
+    );
     slots.same(Slot::Date, case.date.to_string());
     slots.same(Slot::Considerations, case.considerations.trim());
     class_words(&mut slots, set, &class);

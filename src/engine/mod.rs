@@ -196,7 +196,7 @@ fn classify_with(
             .map_err(missing(&rule.meta.id))?
         {
             let mut slots = SlotValues::default();
-            slots.same(Slot::Area, &area.id);
+            slots.same(Slot::Area, area.display_name());
             slots.same(Slot::Date, date.to_string());
             class_words(&mut slots, set, &rule.class);
             if let Some(share) = area.share_without_attachment() {
@@ -260,6 +260,9 @@ pub struct VacancyCase {
     pub date: NaiveDate,
     pub municipality: String,
     pub department: String,
+    /// The name the department is registered under, for messages (the id when unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_name: Option<String>,
     pub area: AreaFacts,
 }
 
@@ -351,8 +354,11 @@ pub fn assign_channel(
         }
     }
     let mut slots = SlotValues::default();
-    slots.same(Slot::Department, &case.department);
-    slots.same(Slot::Area, &case.area.id);
+    slots.same(
+        Slot::Department,
+        case.department_name.as_deref().unwrap_or(&case.department),
+    );
+    slots.same(Slot::Area, case.area.display_name());
     slots.same(Slot::Date, case.date.to_string());
     class_words(&mut slots, set, &class);
     let channel = match chosen {
@@ -398,6 +404,9 @@ pub struct LettingCase {
     pub date: NaiveDate,
     pub municipality: String,
     pub department: String,
+    /// The name the department is registered under, for messages (the id when unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_name: Option<String>,
     pub area: AreaFacts,
     /// The channel the vacancy was given; flexible priority is judged only for `flexible`.
     pub channel: Option<Channel>,
@@ -497,8 +506,11 @@ pub fn evaluate_letting(
             trace.comparisons.extend(exempt.comparisons);
         }
         let mut slots = SlotValues::default();
-        slots.same(Slot::Area, &case.area.id);
-        slots.same(Slot::Department, &case.department);
+        slots.same(Slot::Area, case.area.display_name());
+        slots.same(
+            Slot::Department,
+            case.department_name.as_deref().unwrap_or(&case.department),
+        );
         slots.same(Slot::Date, case.date.to_string());
         class_words(&mut slots, set, &class);
         if let Some(found) = &trace.benefit {
@@ -567,8 +579,11 @@ pub fn evaluate_letting(
                     None => slots.same(Slot::Group, &*rule.group),
                 }
                 slots.same(Slot::Date, case.date.to_string());
-                slots.same(Slot::Area, &case.area.id);
-                slots.same(Slot::Department, &case.department);
+                slots.same(Slot::Area, case.area.display_name());
+                slots.same(
+                    Slot::Department,
+                    case.department_name.as_deref().unwrap_or(&case.department),
+                );
                 explanation.fire(&rule.meta, trace.comparisons, &slots);
                 groups.push(rule.group.clone());
             }
@@ -615,6 +630,9 @@ pub struct ReferralCase {
     pub date: NaiveDate,
     pub municipality: String,
     pub department: String,
+    /// The name the department is registered under, for messages (the id when unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_name: Option<String>,
     pub area: AreaFacts,
     pub household: Household,
 }
@@ -673,8 +691,11 @@ pub fn evaluate_referral(
             .map_err(missing(&rule.meta.id))?
         {
             let mut slots = SlotValues::default();
-            slots.same(Slot::Area, &case.area.id);
-            slots.same(Slot::Department, &case.department);
+            slots.same(Slot::Area, case.area.display_name());
+            slots.same(
+                Slot::Department,
+                case.department_name.as_deref().unwrap_or(&case.department),
+            );
             slots.same(Slot::Date, case.date.to_string());
             class_words(&mut slots, set, &class);
             let (da, en): (Vec<&str>, Vec<&str>) = case

@@ -302,6 +302,7 @@ impl Reader {
         };
         let facts = AreaFacts {
             id: area.clone(),
+            name: None,
             working_age_residents: s.working_age_residents,
             without_labour_market_attachment: s.without_labour_market_attachment,
             share_without_attachment: None,

@@ -15,6 +15,9 @@ use super::Money;
 #[serde(deny_unknown_fields)]
 pub struct AreaFacts {
     pub id: String,
+    /// The name the area is registered under, for messages (the id when unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Residents aged 18–64.
     pub working_age_residents: Option<u64>,
     /// Of those, residents without labour-market attachment.
@@ -41,6 +44,11 @@ pub struct AreaFacts {
 }
 
 impl AreaFacts {
+    /// What a message calls the area: its registered name, or its id.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+
     /// The share without attachment: stated, or computed exactly from the counts.
     pub fn share_without_attachment(&self) -> Option<Decimal> {
         if let Some(share) = self.share_without_attachment {

@@ -50,6 +50,9 @@ pub struct VacancyState {
     pub channel: Channel,
     pub area_class: String,
     pub period: String,
+    /// The department's registered name, for messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_name: Option<String>,
     pub channel_decision: String,
     /// Set when a letting for it is approved.
     pub letting: Option<String>,
@@ -81,6 +84,9 @@ pub struct LettingProposed {
 pub struct LettingState {
     pub vacancy_id: String,
     pub department: String,
+    /// The department's registered name, for messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_name: Option<String>,
     pub area: String,
     pub applicant_ref: String,
     pub date: NaiveDate,
@@ -334,6 +340,7 @@ async fn judge_letting(
         date: command.date,
         municipality: vrow.municipality.clone(),
         department: vacancy.department.clone(),
+        department_name: vacancy.department_name.clone(),
         area,
         channel: Some(vacancy.channel),
         household: command.household.clone(),
@@ -447,6 +454,7 @@ impl Ledger {
                     date: command.date,
                     municipality: municipality.clone(),
                     department: placed.department.id.clone(),
+                    department_name: Some(placed.department.name.clone()),
                     area,
                 };
                 let decided = engine::assign_channel(&book, &case, &counters)?;
@@ -473,6 +481,7 @@ impl Ledger {
                 tx.append_decision(&d).await?;
                 let state = VacancyState {
                     department: placed.department.id.clone(),
+                    department_name: Some(placed.department.name.clone()),
                     area: placed.area.id.clone(),
                     vacancy_ref: command.vacancy_ref.clone(),
                     date: command.date,
@@ -554,6 +563,7 @@ impl Ledger {
                 let state = LettingState {
                     vacancy_id: command.vacancy_id.clone(),
                     department: vacancy.department.clone(),
+                    department_name: vacancy.department_name.clone(),
                     area: vacancy.area.clone(),
                     applicant_ref: command.household.applicant_ref.clone(),
                     date: command.date,
@@ -723,6 +733,7 @@ impl Ledger {
                         date: act.date,
                         municipality: row.municipality.clone(),
                         department: state.department.clone(),
+                        department_name: state.department_name.clone(),
                         area,
                         act: if approve {
                             ActKind::Approval
@@ -1139,6 +1150,7 @@ impl Ledger {
                     date: command.date,
                     municipality: vrow.municipality.clone(),
                     department: vacancy.department.clone(),
+                    department_name: vacancy.department_name.clone(),
                     area,
                     household: command.household.clone(),
                 };

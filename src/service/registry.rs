@@ -76,13 +76,17 @@ pub(crate) async fn area_facts(
     area: &str,
     date: NaiveDate,
 ) -> Result<AreaFacts, StoreError> {
+    // Messages name the area as it is registered.
+    let name = tx.area(area).await?.map(|a| a.name);
     Ok(match tx.area_statistics(area, date.year()).await? {
         Some(stats) => AreaFacts {
             id: area.to_owned(),
+            name,
             ..stats.facts
         },
         None => AreaFacts {
             id: area.to_owned(),
+            name,
             ..AreaFacts::default()
         },
     })

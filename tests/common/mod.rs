@@ -699,6 +699,7 @@ pub async fn sequential_channels(
         date,
         municipality: "0101".into(),
         department: department.into(),
+        department_name: None,
         area: stats.facts,
     };
     let mut counters = letting_rules::engine::QuotaState::default();
