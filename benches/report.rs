@@ -613,6 +613,16 @@ impl Tx for Paging<'_> {
     ) -> std::result::Result<Option<IdempotencyRecord>, StoreError> {
         self.inner.idempotency(principal, key).await
     }
+    async fn claim_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        request_hash: &[u8],
+    ) -> std::result::Result<Option<IdempotencyRecord>, StoreError> {
+        self.inner
+            .claim_idempotency(principal, key, request_hash)
+            .await
+    }
     async fn put_idempotency(
         &mut self,
         principal: &str,

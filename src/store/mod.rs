@@ -242,7 +242,9 @@ pub struct PoolUse {
     pub paid_ore: i64,
 }
 
-/// A stored idempotency record: the request's hash and the first response.
+/// A stored idempotency record: the request's hash and the first response. A claim (see
+/// [`Tx::claim_idempotency`]) is a record with an empty response, seen only by the
+/// transaction holding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     pub request_hash: Vec<u8>,
@@ -415,11 +417,27 @@ pub trait Tx: Send {
         pool: &PoolUse,
     ) -> Result<(), StoreError>;
 
+    /// The stored record of `key`, if a request under it has committed.
     async fn idempotency(
         &mut self,
         principal: &str,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Claims `key` for this transaction, before the request's job reads any state. A key
+    /// that a concurrent transaction has claimed is waited for until that transaction ends
+    /// (on PostgreSQL; SQLite runs one job at a time), so that requests under one key run
+    /// one after the other. Returns the record of the request that claimed the key first
+    /// and committed, or `None` when this transaction now holds the claim: it must then
+    /// store its response with [`Tx::put_idempotency`]. A claim ends with its transaction,
+    /// so a job that fails leaves the key free.
+    async fn claim_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        request_hash: &[u8],
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Stores the response of the request under `key`: fills this transaction's claim, or
+    /// inserts the record. A key that already has a response keeps it (an error).
     async fn put_idempotency(
         &mut self,
         principal: &str,

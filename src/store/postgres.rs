@@ -16,7 +16,7 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::sqlite::{
     counters_from_db, counters_to_db, decision_kind, decode_decimal, decode_json,
-    dwellings_from_db, encode_json, micros, parse_case_kind,
+    dwellings_from_db, empty_response_refused, encode_json, micros, parse_case_kind,
 };
 use super::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionFilter, DecisionRecord, Department,
@@ -301,8 +301,8 @@ impl PgTx<'_> {
     /// Notes the first error (the transaction is aborted from here on) and converts it.
     fn failed(&mut self, error: tokio_postgres::Error) -> StoreError {
         let message = describe(&error);
-        // A lost race to insert an idempotency key: the job run again finds the first
-        // response.
+        // A lost race to insert an idempotency record without claiming the key first: the
+        // job run again finds the first response.
         let lost_race = error.code() == Some(&SqlState::UNIQUE_VIOLATION)
             && error
                 .as_db_error()
@@ -886,18 +886,51 @@ impl Tx for PgTx<'_> {
         .transpose()
     }
 
+    async fn claim_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        request_hash: &[u8],
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        // Waits on the unique index while another transaction's claim of the key is
+        // uncommitted; inserts nothing once a claim has committed (with its response).
+        let claimed = self
+            .execute(
+                "INSERT INTO idempotency (principal, key, request_hash, response) \
+                 VALUES ($1, $2, $3, ''::bytea) ON CONFLICT (principal, key) DO NOTHING",
+                &[&principal, &key, &request_hash],
+            )
+            .await?;
+        if claimed == 1 {
+            return Ok(None);
+        }
+        // A new statement, so a new snapshot under READ COMMITTED: the committed record.
+        self.idempotency(principal, key).await
+    }
+
     async fn put_idempotency(
         &mut self,
         principal: &str,
         key: &str,
         record: &IdempotencyRecord,
     ) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO idempotency (principal, key, request_hash, response) \
-             VALUES ($1, $2, $3, $4)",
-            &[&principal, &key, &record.request_hash, &record.response],
-        )
-        .await?;
+        empty_response_refused(record)?;
+        // This transaction's own claim is the only row with an empty response it can see.
+        let filled = self
+            .execute(
+                "UPDATE idempotency SET request_hash = $3, response = $4 \
+                 WHERE principal = $1 AND key = $2 AND length(response) = 0",
+                &[&principal, &key, &record.request_hash, &record.response],
+            )
+            .await?;
+        if filled == 0 {
+            self.execute(
+                "INSERT INTO idempotency (principal, key, request_hash, response) \
+                 VALUES ($1, $2, $3, $4)",
+                &[&principal, &key, &record.request_hash, &record.response],
+            )
+            .await?;
+        }
         Ok(())
     }
 

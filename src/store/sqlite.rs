@@ -531,6 +531,16 @@ pub(super) fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<
         .map_err(|e| StoreError::Corrupt(format!("a stored JSON body does not parse: {e}")))
 }
 
+/// An empty response marks a claim (see `Tx::claim_idempotency`), so none is stored.
+pub(super) fn empty_response_refused(record: &IdempotencyRecord) -> Result<(), StoreError> {
+    if record.response.is_empty() {
+        return Err(StoreError::Database(
+            "an idempotency record needs a response: an empty one marks a claim".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn decode_decimal(
     text: Option<String>,
 ) -> Result<Option<rust_decimal::Decimal>, StoreError> {
@@ -1201,17 +1211,45 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    async fn claim_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        request_hash: &[u8],
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        // One writer: no claim of another job can be pending, only committed (or released
+        // earlier in this batch).
+        let claimed = self.execute(
+            "INSERT INTO idempotency (principal, key, request_hash, response) \
+             VALUES (?1, ?2, ?3, X'') ON CONFLICT (principal, key) DO NOTHING",
+            params![principal, key, request_hash],
+        )?;
+        if claimed == 1 {
+            return Ok(None);
+        }
+        self.idempotency(principal, key).await
+    }
+
     async fn put_idempotency(
         &mut self,
         principal: &str,
         key: &str,
         record: &IdempotencyRecord,
     ) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO idempotency (principal, key, request_hash, response) \
-             VALUES (?1, ?2, ?3, ?4)",
+        empty_response_refused(record)?;
+        // This job's own claim is the only row with an empty response.
+        let filled = self.execute(
+            "UPDATE idempotency SET request_hash = ?3, response = ?4 \
+             WHERE principal = ?1 AND key = ?2 AND length(response) = 0",
             params![principal, key, record.request_hash, record.response],
         )?;
+        if filled == 0 {
+            self.execute(
+                "INSERT INTO idempotency (principal, key, request_hash, response) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![principal, key, record.request_hash, record.response],
+            )?;
+        }
         Ok(())
     }
 
