@@ -138,6 +138,7 @@ macro_rules! contract {
 contract! {
     registry_upsert_read_and_page,
     registry_refuses_dangling_references,
+    registry_records_belong_to_one_municipality,
     statistics_latest_year_not_after,
     counters_start_at_zero_and_persist,
     decisions_read_back_exactly,
@@ -294,8 +295,12 @@ macro_rules! in_read {
 
 async fn seed_registry(store: &Store) {
     in_write!(store, |tx| {
-        tx.upsert_organisation(&organisation("org-1")).await?;
-        tx.upsert_organisation(&organisation("org-2")).await?;
+        tx.upsert_organisation("0101", &organisation("org-1"))
+            .await?;
+        tx.upsert_organisation("0101", &organisation("org-2"))
+            .await?;
+        tx.upsert_organisation("0147", &organisation("org-1"))
+            .await?;
         tx.upsert_area(&area("area-1", "0101")).await?;
         tx.upsert_area(&area("area-2", "0101")).await?;
         tx.upsert_area(&area("area-3", "0147")).await?;
@@ -309,26 +314,32 @@ async fn registry_upsert_read_and_page(store: &Store) {
     in_write!(store, |tx| {
         for i in 0..25 {
             let org = if i % 2 == 0 { "org-1" } else { "org-2" };
-            tx.upsert_department(&department(&format!("dep-{i:02}"), org, "area-1"))
+            tx.upsert_department("0101", &department(&format!("dep-{i:02}"), org, "area-1"))
                 .await?;
         }
         // An upsert replaces.
-        tx.upsert_organisation(&Organisation {
-            id: "org-2".to_owned(),
-            name: "Renamed".to_owned(),
-        })
+        tx.upsert_organisation(
+            "0101",
+            &Organisation {
+                id: "org-2".to_owned(),
+                name: "Renamed".to_owned(),
+            },
+        )
         .await?;
-        tx.upsert_department(&Department {
-            dwellings: 7,
-            area: "area-2".to_owned(),
-            ..department("dep-03", "org-2", "area-1")
-        })
+        tx.upsert_department(
+            "0101",
+            &Department {
+                dwellings: 7,
+                area: "area-2".to_owned(),
+                ..department("dep-03", "org-2", "area-1")
+            },
+        )
         .await?;
     });
 
     let (org, missing, area2, dep3, municipality_areas) = in_read!(store, |tx| (
-        tx.organisation("org-2").await?,
-        tx.organisation("org-9").await?,
+        tx.organisation("0101", "org-2").await?,
+        tx.organisation("0101", "org-9").await?,
         tx.area("area-2").await?,
         tx.department("dep-03").await?,
         tx.areas("0101").await?,
@@ -349,7 +360,7 @@ async fn registry_upsert_read_and_page(store: &Store) {
     loop {
         let cursor = after.clone();
         let page = in_read!(store, [cursor], |tx| tx
-            .departments(None, cursor.as_deref(), 10)
+            .departments("0101", None, cursor.as_deref(), 10)
             .await?);
         assert!(page.len() <= 10);
         if page.is_empty() {
@@ -363,7 +374,7 @@ async fn registry_upsert_read_and_page(store: &Store) {
 
     // One organisation's, after a cursor.
     let page = in_read!(store, |tx| tx
-        .departments(Some("org-2"), Some("dep-05"), 3)
+        .departments("0101", Some("org-2"), Some("dep-05"), 3)
         .await?);
     let ids: Vec<&str> = page.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["dep-07", "dep-09", "dep-11"]);
@@ -375,7 +386,7 @@ async fn registry_refuses_dangling_references(store: &Store) {
     let dangling = store
         .write(|tx| {
             Box::pin(async move {
-                tx.upsert_department(&department("dep-x", "org-1", "no-such-area"))
+                tx.upsert_department("0101", &department("dep-x", "org-1", "no-such-area"))
                     .await
             })
         })
@@ -385,6 +396,111 @@ async fn registry_refuses_dangling_references(store: &Store) {
         "{dangling:?}"
     );
     assert_eq!(in_read!(store, |tx| tx.department("dep-x").await?), None);
+}
+
+/// A municipality's registry is its own: its record of an organisation, its areas, its
+/// departments. Writing another's is refused and changes nothing.
+async fn registry_records_belong_to_one_municipality(store: &Store) {
+    seed_registry(store).await;
+    in_write!(store, |tx| {
+        tx.upsert_department("0101", &department("dep-1", "org-1", "area-1"))
+            .await?;
+        tx.upsert_department("0147", &department("dep-9", "org-1", "area-3"))
+            .await?;
+        // 0147's own name for org-1.
+        tx.upsert_organisation(
+            "0147",
+            &Organisation {
+                id: "org-1".to_owned(),
+                name: "Renamed in 0147".to_owned(),
+            },
+        )
+        .await?;
+    });
+    let (in_0101, in_0147, not_in_0147) = in_read!(store, |tx| (
+        tx.organisation("0101", "org-1").await?,
+        tx.organisation("0147", "org-1").await?,
+        tx.organisation("0147", "org-2").await?,
+    ));
+    assert_eq!(in_0101, Some(organisation("org-1")));
+    assert_eq!(in_0147.map(|o| o.name).as_deref(), Some("Renamed in 0147"));
+    assert_eq!(not_in_0147, None);
+    let ids = |page: Vec<Department>| page.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    let (of_0101, of_0147, of_org_1_in_0147) = in_read!(store, |tx| (
+        tx.departments("0101", None, None, 10).await?,
+        tx.departments("0147", None, None, 10).await?,
+        tx.departments("0147", Some("org-1"), None, 10).await?,
+    ));
+    assert_eq!(ids(of_0101), ["dep-1"]);
+    assert_eq!(ids(of_0147), ["dep-9"]);
+    assert_eq!(ids(of_org_1_in_0147), ["dep-9"]);
+
+    // 0101's area re-homed in 0147, 0101's department moved into 0147, a department of
+    // 0101 in 0147's area, one of an organisation 0147 has not registered.
+    let refused = [
+        store
+            .write(|tx| Box::pin(async move { tx.upsert_area(&area("area-1", "0147")).await }))
+            .await,
+        store
+            .write(|tx| {
+                Box::pin(async move {
+                    tx.upsert_department("0147", &department("dep-1", "org-1", "area-3"))
+                        .await
+                })
+            })
+            .await,
+        store
+            .write(|tx| {
+                Box::pin(async move {
+                    tx.upsert_department("0101", &department("dep-2", "org-1", "area-3"))
+                        .await
+                })
+            })
+            .await,
+        store
+            .write(|tx| {
+                Box::pin(async move {
+                    tx.upsert_department("0147", &department("dep-3", "org-2", "area-3"))
+                        .await
+                })
+            })
+            .await,
+    ];
+    assert!(
+        matches!(
+            &refused[0],
+            Err(StoreError::OtherMunicipality { what: "area", id }) if id == "area-1"
+        ),
+        "{:?}",
+        refused[0]
+    );
+    assert!(
+        matches!(
+            &refused[1],
+            Err(StoreError::OtherMunicipality { what: "department", id }) if id == "dep-1"
+        ),
+        "{:?}",
+        refused[1]
+    );
+    assert!(
+        matches!(refused[2], Err(StoreError::Database(_))),
+        "{:?}",
+        refused[2]
+    );
+    assert!(
+        matches!(refused[3], Err(StoreError::Database(_))),
+        "{:?}",
+        refused[3]
+    );
+    let (area_1, dep_1, dep_2, dep_3) = in_read!(store, |tx| (
+        tx.area("area-1").await?,
+        tx.department("dep-1").await?,
+        tx.department("dep-2").await?,
+        tx.department("dep-3").await?,
+    ));
+    assert_eq!(area_1, Some(area("area-1", "0101")));
+    assert_eq!(dep_1, Some(department("dep-1", "org-1", "area-1")));
+    assert_eq!((dep_2, dep_3), (None, None));
 }
 
 async fn statistics_latest_year_not_after(store: &Store) {
@@ -856,7 +972,7 @@ async fn read_transactions_do_not_write(store: &Store) {
         .read(|tx| {
             Box::pin(async move {
                 Ok::<_, StoreError>(vec![
-                    tx.upsert_organisation(&organisation("org-1")).await,
+                    tx.upsert_organisation("0101", &organisation("org-1")).await,
                     tx.put_counters("s", "p", &QuotaCounters::default()).await,
                     tx.put_pool("0101", 2024, &PoolUse::default()).await,
                     tx.append_decision(&decision(
@@ -881,7 +997,7 @@ async fn read_transactions_do_not_write(store: &Store) {
         }
     }
     let (org, decision) = in_read!(store, |tx| (
-        tx.organisation("org-1").await?,
+        tx.organisation("0101", "org-1").await?,
         tx.decision("d").await?
     ));
     assert_eq!((org, decision), (None, None));
@@ -1942,11 +2058,13 @@ async fn sqlite_data_survives_close_and_reopen() {
     store.close().await;
     // Closed: no more jobs.
     let refused = store
-        .write(|tx| Box::pin(async move { tx.upsert_organisation(&organisation("late")).await }))
+        .write(|tx| {
+            Box::pin(async move { tx.upsert_organisation("0101", &organisation("late")).await })
+        })
         .await;
     assert!(matches!(refused, Err(StoreError::Closed)), "{refused:?}");
     let refused = store
-        .read(|tx| Box::pin(async move { tx.organisation("org-1").await }))
+        .read(|tx| Box::pin(async move { tx.organisation("0101", "org-1").await }))
         .await;
     assert!(matches!(refused, Err(StoreError::Closed)), "{refused:?}");
     // The WAL was folded into the database at close.
@@ -1960,7 +2078,7 @@ async fn sqlite_data_survives_close_and_reopen() {
 
     let store = Store::open(&url).await.unwrap();
     let (org, got, counters) = in_read!(store, |tx| (
-        tx.organisation("org-1").await?,
+        tx.organisation("0101", "org-1").await?,
         tx.decision("d-1").await?,
         tx.counters_for_update("department:dep-1", "2024").await?,
     ));
@@ -1981,6 +2099,125 @@ async fn sqlite_memory_url_works() {
     let other = Store::open("sqlite::memory:").await.unwrap();
     assert_eq!(in_read!(other, |tx| tx.areas("0101").await?), Vec::new());
     other.close().await;
+}
+
+// ----- migrating a database made before V3 ------------------------------------------------
+
+mod before_v3 {
+    pub mod sqlite {
+        refinery::embed_migrations!("migrations/sqlite");
+    }
+    pub mod postgres {
+        refinery::embed_migrations!("migrations/postgres");
+    }
+}
+
+/// A registry as V2 kept it (one record per organisation): KAB with departments in 0101
+/// and 0147, FAB in 0147, "shared" registered by 0147 (its registry decision) without
+/// departments, and "lonely" that no municipality registered.
+const V2_REGISTRY: &str = "
+    INSERT INTO organisations (id, name) VALUES
+        ('kab', 'KAB'), ('fab', 'FAB'), ('shared', 'Shared'), ('lonely', 'Lonely');
+    INSERT INTO areas (id, municipality, name) VALUES
+        ('nordvest', '0101', 'Nordvest'), ('syd', '0147', 'Syd');
+    INSERT INTO departments (id, organisation, area, name, dwellings) VALUES
+        ('kab-1', 'kab', 'nordvest', 'KAB 1', 100),
+        ('kab-2', 'kab', 'syd', 'KAB 2', 50),
+        ('fab-1', 'fab', 'syd', 'FAB 1', 70);
+    INSERT INTO decisions (id, kind, municipality, organisation, event_date, recorded_at,
+                           outcome, principal, body) VALUES
+        ('d-shared', 'registry', '0147', 'shared', '2024-01-01',
+         '2024-01-01T00:00:00.000000Z', 'organisation', 'municipality',
+         '{\"id\":\"shared\",\"name\":\"Shared\"}');
+";
+
+/// The V2 registry after migrating: each organisation in the municipalities that had it.
+async fn v2_registry_moved_forward(store: &Store) {
+    let (organisations, of_0101, of_0147, decision) = in_read!(store, |tx| {
+        let mut organisations = Vec::new();
+        for municipality in ["0101", "0147"] {
+            for id in ["kab", "fab", "shared", "lonely"] {
+                if let Some(o) = tx.organisation(municipality, id).await? {
+                    organisations.push(format!("{municipality}:{}:{}", o.id, o.name));
+                }
+            }
+        }
+        (
+            organisations,
+            tx.departments("0101", None, None, 10).await?,
+            tx.departments("0147", None, None, 10).await?,
+            tx.decision("d-shared").await?,
+        )
+    });
+    assert_eq!(
+        organisations,
+        [
+            "0101:kab:KAB",
+            "0101:lonely:Lonely",
+            "0147:kab:KAB",
+            "0147:fab:FAB",
+            "0147:shared:Shared",
+            "0147:lonely:Lonely"
+        ]
+    );
+    assert_eq!(
+        of_0101,
+        [Department {
+            id: "kab-1".into(),
+            organisation: "kab".into(),
+            area: "nordvest".into(),
+            name: "KAB 1".into(),
+            dwellings: 100
+        }]
+    );
+    let ids: Vec<&str> = of_0147.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["fab-1", "kab-2"]);
+    assert_eq!(decision.map(|d| d.outcome).as_deref(), Some("organisation"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_database_of_v2_migrates_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        before_v3::sqlite::migrations::runner()
+            .set_target(refinery::Target::Version(2))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(V2_REGISTRY).unwrap();
+    }
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    v2_registry_moved_forward(&store).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_database_of_v2_migrates_forward() {
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
+    {
+        let (mut client, connection) =
+            tokio_postgres::connect(&schema.url(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        let driver = tokio::spawn(connection);
+        before_v3::postgres::migrations::runner()
+            .set_target(refinery::Target::Version(2))
+            .run_async(&mut client)
+            .await
+            .unwrap();
+        client.batch_execute(V2_REGISTRY).await.unwrap();
+        drop(client);
+        let _ = driver.await;
+    }
+    let store = schema.open().await;
+    v2_registry_moved_forward(&store).await;
+    store.close().await;
+    schema.drop_schema().await;
 }
 
 #[tokio::test]

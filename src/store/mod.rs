@@ -36,10 +36,15 @@ pub enum StoreError {
     Closed,
     #[error("`{0}` is not a database URL this service knows: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    /// A registry record of one municipality written as another's.
+    #[error("{what} `{id}` is registered by another municipality")]
+    OtherMunicipality { what: &'static str, id: String },
 }
 
 // ----- registry ---------------------------------------------------------------------------------
 
+/// A housing organisation as one municipality registered it: an organisation active in
+/// several municipalities has a record in each (see [`Tx::upsert_organisation`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Organisation {
     pub id: String,
@@ -53,6 +58,8 @@ pub struct Area {
     pub name: String,
 }
 
+/// A department: it belongs to the municipality of its area, and its organisation is
+/// registered there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Department {
     pub id: String,
@@ -270,15 +277,37 @@ pub struct ApiKeyRow {
 /// transaction: nothing is visible to others until the job returns `Ok` and commits.
 #[async_trait::async_trait]
 pub trait Tx: Send {
-    async fn upsert_organisation(&mut self, org: &Organisation) -> Result<(), StoreError>;
+    /// Registers an organisation in `municipality`'s registry, or renames it there; other
+    /// municipalities' records of the same organisation are not touched.
+    async fn upsert_organisation(
+        &mut self,
+        municipality: &str,
+        org: &Organisation,
+    ) -> Result<(), StoreError>;
+    /// Creates or renames an area. An area never changes municipality: an id registered
+    /// by another municipality is [`StoreError::OtherMunicipality`].
     async fn upsert_area(&mut self, area: &Area) -> Result<(), StoreError>;
-    async fn upsert_department(&mut self, department: &Department) -> Result<(), StoreError>;
-    async fn organisation(&mut self, id: &str) -> Result<Option<Organisation>, StoreError>;
+    /// Creates or replaces a department of `municipality`: its area must lie there and its
+    /// organisation be registered there. An id registered by another municipality is
+    /// [`StoreError::OtherMunicipality`].
+    async fn upsert_department(
+        &mut self,
+        municipality: &str,
+        department: &Department,
+    ) -> Result<(), StoreError>;
+    /// An organisation as `municipality` registered it.
+    async fn organisation(
+        &mut self,
+        municipality: &str,
+        id: &str,
+    ) -> Result<Option<Organisation>, StoreError>;
     async fn area(&mut self, id: &str) -> Result<Option<Area>, StoreError>;
     async fn department(&mut self, id: &str) -> Result<Option<Department>, StoreError>;
-    /// Departments, optionally of one organisation, ordered by id, after `after`.
+    /// Departments of `municipality`, optionally of one organisation, ordered by id, after
+    /// `after`.
     async fn departments(
         &mut self,
+        municipality: &str,
         organisation: Option<&str>,
         after: Option<&str>,
         limit: u32,

@@ -451,52 +451,84 @@ fn pool_row(row: &Row) -> Result<PoolUse, StoreError> {
 
 #[async_trait::async_trait]
 impl Tx for PgTx<'_> {
-    async fn upsert_organisation(&mut self, org: &Organisation) -> Result<(), StoreError> {
+    async fn upsert_organisation(
+        &mut self,
+        municipality: &str,
+        org: &Organisation,
+    ) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO organisations (id, name) VALUES ($1, $2) \
-             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
-            &[&org.id, &org.name],
+            "INSERT INTO organisations (municipality, id, name) VALUES ($1, $2, $3) \
+             ON CONFLICT (municipality, id) DO UPDATE SET name = EXCLUDED.name",
+            &[&municipality, &org.id, &org.name],
         )
         .await?;
         Ok(())
     }
 
     async fn upsert_area(&mut self, area: &Area) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO areas (id, municipality, name) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET municipality = EXCLUDED.municipality, \
-             name = EXCLUDED.name",
-            &[&area.id, &area.municipality, &area.name],
-        )
-        .await?;
+        // Another municipality's area is left as it is: no row changes.
+        let changed = self
+            .execute(
+                "INSERT INTO areas (id, municipality, name) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name \
+                 WHERE areas.municipality = EXCLUDED.municipality",
+                &[&area.id, &area.municipality, &area.name],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::OtherMunicipality {
+                what: "area",
+                id: area.id.clone(),
+            });
+        }
         Ok(())
     }
 
-    async fn upsert_department(&mut self, department: &Department) -> Result<(), StoreError> {
+    async fn upsert_department(
+        &mut self,
+        municipality: &str,
+        department: &Department,
+    ) -> Result<(), StoreError> {
         let dwellings = i64::from(department.dwellings);
-        self.execute(
-            "INSERT INTO departments (id, organisation, area, name, dwellings) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) DO UPDATE SET organisation = EXCLUDED.organisation, \
-             area = EXCLUDED.area, name = EXCLUDED.name, dwellings = EXCLUDED.dwellings",
-            &[
-                &department.id,
-                &department.organisation,
-                &department.area,
-                &department.name,
-                &dwellings,
-            ],
-        )
-        .await?;
+        let changed = self
+            .execute(
+                "INSERT INTO departments (id, municipality, organisation, area, name, dwellings) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (id) DO UPDATE SET organisation = EXCLUDED.organisation, \
+                 area = EXCLUDED.area, name = EXCLUDED.name, dwellings = EXCLUDED.dwellings \
+                 WHERE departments.municipality = EXCLUDED.municipality",
+                &[
+                    &department.id,
+                    &municipality,
+                    &department.organisation,
+                    &department.area,
+                    &department.name,
+                    &dwellings,
+                ],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::OtherMunicipality {
+                what: "department",
+                id: department.id.clone(),
+            });
+        }
         Ok(())
     }
 
-    async fn organisation(&mut self, id: &str) -> Result<Option<Organisation>, StoreError> {
-        self.query_opt("SELECT id, name FROM organisations WHERE id = $1", &[&id])
-            .await?
-            .as_ref()
-            .map(organisation_row)
-            .transpose()
+    async fn organisation(
+        &mut self,
+        municipality: &str,
+        id: &str,
+    ) -> Result<Option<Organisation>, StoreError> {
+        self.query_opt(
+            "SELECT id, name FROM organisations WHERE municipality = $1 AND id = $2",
+            &[&municipality, &id],
+        )
+        .await?
+        .as_ref()
+        .map(organisation_row)
+        .transpose()
     }
 
     async fn area(&mut self, id: &str) -> Result<Option<Area>, StoreError> {
@@ -521,13 +553,15 @@ impl Tx for PgTx<'_> {
 
     async fn departments(
         &mut self,
+        municipality: &str,
         organisation: Option<&str>,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Department>, StoreError> {
         let limit = i64::from(limit);
-        let mut sql = format!("SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE TRUE");
-        let mut params: Vec<Param<'_>> = Vec::new();
+        let mut sql =
+            format!("SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE municipality = $1");
+        let mut params: Vec<Param<'_>> = vec![&municipality];
         if let Some(organisation) = &organisation {
             params.push(organisation);
             sql.push_str(&format!(" AND organisation = ${}", params.len()));
