@@ -322,10 +322,13 @@ async fn setup_registry(store: &Store) -> Result<()> {
         .write(|tx| {
             Box::pin(async move {
                 for o in 0..8 {
-                    tx.upsert_organisation(&Organisation {
-                        id: format!("org-{o}"),
-                        name: format!("Organisation {o}"),
-                    })
+                    tx.upsert_organisation(
+                        MUNICIPALITY,
+                        &Organisation {
+                            id: format!("org-{o}"),
+                            name: format!("Organisation {o}"),
+                        },
+                    )
                     .await?;
                 }
                 for a in 0..AREAS {
@@ -337,13 +340,16 @@ async fn setup_registry(store: &Store) -> Result<()> {
                     .await?;
                 }
                 for d in 0..DEPARTMENTS {
-                    tx.upsert_department(&Department {
-                        id: department_id(d),
-                        organisation: format!("org-{}", d % 8),
-                        area: area_id(d % AREAS),
-                        name: format!("Department {d}"),
-                        dwellings: 400,
-                    })
+                    tx.upsert_department(
+                        MUNICIPALITY,
+                        &Department {
+                            id: department_id(d),
+                            organisation: format!("org-{}", d % 8),
+                            area: area_id(d % AREAS),
+                            name: format!("Department {d}"),
+                            dwellings: 400,
+                        },
+                    )
                     .await?;
                 }
                 Ok::<_, StoreError>(())
@@ -488,21 +494,27 @@ impl Tx for Paging<'_> {
     // Everything else: the store's own transaction.
     async fn upsert_organisation(
         &mut self,
+        m: &str,
         o: &Organisation,
     ) -> std::result::Result<(), StoreError> {
-        self.inner.upsert_organisation(o).await
+        self.inner.upsert_organisation(m, o).await
     }
     async fn upsert_area(&mut self, a: &Area) -> std::result::Result<(), StoreError> {
         self.inner.upsert_area(a).await
     }
-    async fn upsert_department(&mut self, d: &Department) -> std::result::Result<(), StoreError> {
-        self.inner.upsert_department(d).await
+    async fn upsert_department(
+        &mut self,
+        m: &str,
+        d: &Department,
+    ) -> std::result::Result<(), StoreError> {
+        self.inner.upsert_department(m, d).await
     }
     async fn organisation(
         &mut self,
+        m: &str,
         id: &str,
     ) -> std::result::Result<Option<Organisation>, StoreError> {
-        self.inner.organisation(id).await
+        self.inner.organisation(m, id).await
     }
     async fn area(&mut self, id: &str) -> std::result::Result<Option<Area>, StoreError> {
         self.inner.area(id).await
@@ -515,11 +527,14 @@ impl Tx for Paging<'_> {
     }
     async fn departments(
         &mut self,
+        municipality: &str,
         organisation: Option<&str>,
         after: Option<&str>,
         limit: u32,
     ) -> std::result::Result<Vec<Department>, StoreError> {
-        self.inner.departments(organisation, after, limit).await
+        self.inner
+            .departments(municipality, organisation, after, limit)
+            .await
     }
     async fn areas(&mut self, municipality: &str) -> std::result::Result<Vec<Area>, StoreError> {
         self.inner.areas(municipality).await
@@ -612,6 +627,16 @@ impl Tx for Paging<'_> {
         key: &str,
     ) -> std::result::Result<Option<IdempotencyRecord>, StoreError> {
         self.inner.idempotency(principal, key).await
+    }
+    async fn claim_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        request_hash: &[u8],
+    ) -> std::result::Result<Option<IdempotencyRecord>, StoreError> {
+        self.inner
+            .claim_idempotency(principal, key, request_hash)
+            .await
     }
     async fn put_idempotency(
         &mut self,

@@ -252,7 +252,7 @@ async fn assert_baselines(store: &Store, book: &RuleBook) {
     let (departments, stats) = store
         .read(|tx| {
             Box::pin(async move {
-                let departments = tx.departments(None, None, 1000).await?;
+                let departments = tx.departments("0101", None, None, 1000).await?;
                 let mut stats = Vec::new();
                 for area in tx.areas("0101").await? {
                     stats.push(tx.area_statistics(&area.id, 2007).await?.expect("stats"));

@@ -686,3 +686,219 @@ async fn the_auditor_reads_but_never_writes() {
     );
     server.stop().await;
 }
+
+/// The ids of the departments `key` lists, sorted.
+async fn listed_departments(server: &TestServer, key: &str) -> Vec<String> {
+    let listed = server
+        .registry(Some(key))
+        .await
+        .list_departments(pb::ListDepartmentsRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    let mut ids: Vec<String> = listed.departments.into_iter().map(|d| d.id).collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// 0101's record of an organisation, and an area and department, as the store has them.
+async fn registry_record(
+    server: &TestServer,
+    organisation: &'static str,
+    area: &'static str,
+    department: &'static str,
+) -> (
+    Option<letting_rules::store::Organisation>,
+    Option<letting_rules::store::Area>,
+    Option<letting_rules::store::Department>,
+) {
+    server
+        .store
+        .read(move |tx| {
+            Box::pin(async move {
+                Ok::<_, letting_rules::store::StoreError>((
+                    tx.organisation("0101", organisation).await?,
+                    tx.area(area).await?,
+                    tx.department(department).await?,
+                ))
+            })
+        })
+        .await
+        .expect("read the registry")
+}
+
+#[tokio::test]
+async fn a_municipality_cannot_rewrite_another_municipalitys_registry() {
+    let server = TestServer::start().await;
+    server.seed().await;
+    let frederiksberg = common::seed_frederiksberg(&server).await;
+    let before = registry_record(&server, "kab", "nordvest", "kab-nordvest-3").await;
+    let decisions = server.decisions(&[DecisionKind::Registry]).await.len();
+    let mut r = server.registry(Some(&frederiksberg)).await;
+
+    // 0101's department moved into 0147's area.
+    let moved = r
+        .upsert_department(pb::UpsertDepartmentRequest {
+            idempotency_key: "f-1".into(),
+            department: Some(pb::Department {
+                id: "kab-nordvest-3".into(),
+                organisation_id: "kab".into(),
+                area_id: "frederiksberg-syd".into(),
+                name: "Nordvest 3".into(),
+                dwellings: 1,
+            }),
+        })
+        .await;
+    // 0101's area re-homed in 0147.
+    let rehomed = r
+        .upsert_area(pb::UpsertAreaRequest {
+            idempotency_key: "f-2".into(),
+            area: Some(pb::Area {
+                id: "nordvest".into(),
+                municipality_code: "0147".into(),
+                name: "Nordvest".into(),
+            }),
+        })
+        .await;
+    // 0101's department given to 0147's organisation, in 0101's own area.
+    let taken = r
+        .upsert_department(pb::UpsertDepartmentRequest {
+            idempotency_key: "f-3".into(),
+            department: Some(pb::Department {
+                id: "kab-nordvest-3".into(),
+                organisation_id: "fab".into(),
+                area_id: "nordvest".into(),
+                name: "Nordvest 3".into(),
+                dwellings: 1,
+            }),
+        })
+        .await;
+    for (what, result) in [("move", moved), ("re-home", rehomed), ("take", taken)] {
+        let code = result.map(|_| Code::Ok).unwrap_or_else(|s| s.code());
+        assert!(
+            matches!(code, Code::PermissionDenied | Code::NotFound),
+            "0147's {what} of 0101's registry gave {code:?}"
+        );
+    }
+    // 0147 registers KAB in its own registry under a name of its own: 0101's stays.
+    r.upsert_organisation(pb::UpsertOrganisationRequest {
+        idempotency_key: "f-4".into(),
+        organisation: Some(pb::Organisation {
+            id: "kab".into(),
+            name: "KAB renamed by 0147".into(),
+        }),
+    })
+    .await
+    .expect("0147 registers KAB for itself");
+
+    assert_eq!(
+        registry_record(&server, "kab", "nordvest", "kab-nordvest-3").await,
+        before,
+        "0101's organisation, area and department are unchanged"
+    );
+    assert_eq!(
+        before.0.map(|o| o.name).as_deref(),
+        Some("KAB"),
+        "0101's name of KAB"
+    );
+    assert_eq!(
+        server.decisions(&[DecisionKind::Registry]).await.len(),
+        decisions + 1,
+        "only 0147's own registration was recorded"
+    );
+    // 0101's organisations still act on their own departments.
+    server
+        .housing(Some(&server.keys.kab))
+        .await
+        .register_vacancy(vacancy("kab-1", "kab-nordvest-3", "2007-03-01"))
+        .await
+        .expect("KAB in its own department");
+
+    // Each municipality lists its own departments, and its auditor too.
+    assert_eq!(
+        listed_departments(&server, &frederiksberg).await,
+        ["fab-syd-1"]
+    );
+    let ours = [
+        "akb-bispeparken",
+        "fsb-hulgaard",
+        "fsb-tingbjerg-1",
+        "kab-nordvest-3",
+    ];
+    assert_eq!(
+        listed_departments(&server, &server.keys.municipality).await,
+        ours
+    );
+    assert_eq!(
+        listed_departments(&server, &server.keys.auditor).await,
+        ours
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_organisation_in_two_municipalities_is_registered_by_each() {
+    let server = TestServer::start().await;
+    server.seed().await;
+    let frederiksberg = common::seed_frederiksberg(&server).await;
+    let mut r = server.registry(Some(&frederiksberg)).await;
+    let kab_department = |key: &str| pb::UpsertDepartmentRequest {
+        idempotency_key: key.into(),
+        department: Some(pb::Department {
+            id: "kab-frb-1".into(),
+            organisation_id: "kab".into(),
+            area_id: "frederiksberg-syd".into(),
+            name: "KAB Frederiksberg 1".into(),
+            dwellings: 80,
+        }),
+    };
+    // KAB is registered in 0101, not yet in 0147.
+    let unregistered = r
+        .upsert_department(kab_department("f-1"))
+        .await
+        .expect_err("a department of an organisation 0147 has not registered");
+    assert_eq!(unregistered.code(), Code::NotFound, "{unregistered:?}");
+    r.upsert_organisation(pb::UpsertOrganisationRequest {
+        idempotency_key: "f-2".into(),
+        organisation: Some(pb::Organisation {
+            id: "kab".into(),
+            name: "KAB".into(),
+        }),
+    })
+    .await
+    .expect("0147 registers KAB");
+    r.upsert_department(kab_department("f-3"))
+        .await
+        .expect("KAB's department in 0147");
+
+    // KAB's key for 0147 reaches KAB's departments there, its key for 0101 those in 0101.
+    let (_, kab_0147) = server
+        .new_key(Principal::Organisation {
+            organisation: "kab".into(),
+            municipality: "0147".into(),
+        })
+        .await;
+    let mut in_0147 = server.housing(Some(&kab_0147)).await;
+    in_0147
+        .register_vacancy(vacancy("k-1", "kab-frb-1", "2007-03-01"))
+        .await
+        .expect("KAB's 0147 key in its 0147 department");
+    let across = in_0147
+        .register_vacancy(vacancy("k-2", "kab-nordvest-3", "2007-03-01"))
+        .await
+        .expect_err("KAB's 0147 key in its 0101 department");
+    assert_eq!(across.code(), Code::PermissionDenied);
+    let across = server
+        .housing(Some(&server.keys.kab))
+        .await
+        .register_vacancy(vacancy("k-3", "kab-frb-1", "2007-03-01"))
+        .await
+        .expect_err("KAB's 0101 key in its 0147 department");
+    assert_eq!(across.code(), Code::PermissionDenied);
+    assert_eq!(listed_departments(&server, &kab_0147).await, ["kab-frb-1"]);
+    assert_eq!(
+        listed_departments(&server, &server.keys.kab).await,
+        ["akb-bispeparken", "kab-nordvest-3"]
+    );
+    server.stop().await;
+}

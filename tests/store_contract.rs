@@ -5,13 +5,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::future::Future;
 use std::io::Write;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use letting_rules::engine::QuotaCounters;
-use letting_rules::model::AreaFacts;
+use letting_rules::engine::{GrantOutcome, LettingOutcome, QuotaCounters};
+use letting_rules::model::{AreaFacts, Channel, Household, Money};
+use letting_rules::service::{
+    AnswerOffer, AreaStatisticsInput, DecideGrant, GrantAct, Ledger, LoadStatistics, MakeOffer,
+    MunicipalAct, Principal, ProposeLetting, RecordMoveIn, RecordReferral, RegisterVacancy,
+    ServiceError,
+};
 use letting_rules::store::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionFilter, DecisionKind,
     DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse, Store, StoreError,
@@ -23,12 +29,12 @@ use serde_json::json;
 
 const PG_URL_VAR: &str = "LETTING_TEST_POSTGRES_URL";
 
-async fn sqlite_store() -> (Store, tempfile::TempDir) {
+async fn sqlite_store() -> (Arc<Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("store.sqlite").display());
     let store = Store::open(&url).await.unwrap();
     assert_eq!(store.backend(), "sqlite");
-    (store, dir)
+    (Arc::new(store), dir)
 }
 
 /// A fresh schema in the test database, so that tests and runs never see each other's rows.
@@ -85,10 +91,10 @@ impl PgSchema {
         )
     }
 
-    async fn open(&self) -> Store {
+    async fn open(&self) -> Arc<Store> {
         let store = Store::open(&self.url()).await.unwrap();
         assert_eq!(store.backend(), "postgres");
-        store
+        Arc::new(store)
     }
 
     async fn drop_schema(self) {
@@ -98,7 +104,7 @@ impl PgSchema {
 }
 
 /// Runs every named contract test on both backends: `on_sqlite::NAME` and
-/// `on_postgres::NAME`.
+/// `on_postgres::NAME`. A test takes `&Store`, or `&Arc<Store>` to run a `Ledger` over it.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -132,6 +138,7 @@ macro_rules! contract {
 contract! {
     registry_upsert_read_and_page,
     registry_refuses_dangling_references,
+    registry_records_belong_to_one_municipality,
     statistics_latest_year_not_after,
     counters_start_at_zero_and_persist,
     decisions_read_back_exactly,
@@ -147,6 +154,22 @@ contract! {
     concurrent_grants_respect_the_pool,
     crossed_locks_do_not_fail_jobs,
     concurrent_idempotent_requests_agree,
+    a_claimed_key_waits_for_its_first_claimant,
+    retried_at_once_register_vacancy,
+    retried_at_once_propose_letting,
+    retried_at_once_approve_letting,
+    retried_at_once_reject_letting,
+    retried_at_once_record_move_in,
+    retried_at_once_make_replacement_offer,
+    retried_at_once_record_replacement_offer_answer,
+    retried_at_once_record_municipal_referral,
+    retried_at_once_decide_relocation_grant,
+    retried_at_once_pay_relocation_grant,
+    retried_at_once_cancel_relocation_grant,
+    retried_at_once_load_area_statistics,
+    retried_at_once_upsert_organisation,
+    retried_at_once_upsert_area,
+    retried_at_once_upsert_department,
 }
 
 // ----- helpers --------------------------------------------------------------------------------
@@ -272,8 +295,12 @@ macro_rules! in_read {
 
 async fn seed_registry(store: &Store) {
     in_write!(store, |tx| {
-        tx.upsert_organisation(&organisation("org-1")).await?;
-        tx.upsert_organisation(&organisation("org-2")).await?;
+        tx.upsert_organisation("0101", &organisation("org-1"))
+            .await?;
+        tx.upsert_organisation("0101", &organisation("org-2"))
+            .await?;
+        tx.upsert_organisation("0147", &organisation("org-1"))
+            .await?;
         tx.upsert_area(&area("area-1", "0101")).await?;
         tx.upsert_area(&area("area-2", "0101")).await?;
         tx.upsert_area(&area("area-3", "0147")).await?;
@@ -287,26 +314,32 @@ async fn registry_upsert_read_and_page(store: &Store) {
     in_write!(store, |tx| {
         for i in 0..25 {
             let org = if i % 2 == 0 { "org-1" } else { "org-2" };
-            tx.upsert_department(&department(&format!("dep-{i:02}"), org, "area-1"))
+            tx.upsert_department("0101", &department(&format!("dep-{i:02}"), org, "area-1"))
                 .await?;
         }
         // An upsert replaces.
-        tx.upsert_organisation(&Organisation {
-            id: "org-2".to_owned(),
-            name: "Renamed".to_owned(),
-        })
+        tx.upsert_organisation(
+            "0101",
+            &Organisation {
+                id: "org-2".to_owned(),
+                name: "Renamed".to_owned(),
+            },
+        )
         .await?;
-        tx.upsert_department(&Department {
-            dwellings: 7,
-            area: "area-2".to_owned(),
-            ..department("dep-03", "org-2", "area-1")
-        })
+        tx.upsert_department(
+            "0101",
+            &Department {
+                dwellings: 7,
+                area: "area-2".to_owned(),
+                ..department("dep-03", "org-2", "area-1")
+            },
+        )
         .await?;
     });
 
     let (org, missing, area2, dep3, municipality_areas) = in_read!(store, |tx| (
-        tx.organisation("org-2").await?,
-        tx.organisation("org-9").await?,
+        tx.organisation("0101", "org-2").await?,
+        tx.organisation("0101", "org-9").await?,
         tx.area("area-2").await?,
         tx.department("dep-03").await?,
         tx.areas("0101").await?,
@@ -327,7 +360,7 @@ async fn registry_upsert_read_and_page(store: &Store) {
     loop {
         let cursor = after.clone();
         let page = in_read!(store, [cursor], |tx| tx
-            .departments(None, cursor.as_deref(), 10)
+            .departments("0101", None, cursor.as_deref(), 10)
             .await?);
         assert!(page.len() <= 10);
         if page.is_empty() {
@@ -341,7 +374,7 @@ async fn registry_upsert_read_and_page(store: &Store) {
 
     // One organisation's, after a cursor.
     let page = in_read!(store, |tx| tx
-        .departments(Some("org-2"), Some("dep-05"), 3)
+        .departments("0101", Some("org-2"), Some("dep-05"), 3)
         .await?);
     let ids: Vec<&str> = page.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["dep-07", "dep-09", "dep-11"]);
@@ -353,7 +386,7 @@ async fn registry_refuses_dangling_references(store: &Store) {
     let dangling = store
         .write(|tx| {
             Box::pin(async move {
-                tx.upsert_department(&department("dep-x", "org-1", "no-such-area"))
+                tx.upsert_department("0101", &department("dep-x", "org-1", "no-such-area"))
                     .await
             })
         })
@@ -363,6 +396,111 @@ async fn registry_refuses_dangling_references(store: &Store) {
         "{dangling:?}"
     );
     assert_eq!(in_read!(store, |tx| tx.department("dep-x").await?), None);
+}
+
+/// A municipality's registry is its own: its record of an organisation, its areas, its
+/// departments. Writing another's is refused and changes nothing.
+async fn registry_records_belong_to_one_municipality(store: &Store) {
+    seed_registry(store).await;
+    in_write!(store, |tx| {
+        tx.upsert_department("0101", &department("dep-1", "org-1", "area-1"))
+            .await?;
+        tx.upsert_department("0147", &department("dep-9", "org-1", "area-3"))
+            .await?;
+        // 0147's own name for org-1.
+        tx.upsert_organisation(
+            "0147",
+            &Organisation {
+                id: "org-1".to_owned(),
+                name: "Renamed in 0147".to_owned(),
+            },
+        )
+        .await?;
+    });
+    let (in_0101, in_0147, not_in_0147) = in_read!(store, |tx| (
+        tx.organisation("0101", "org-1").await?,
+        tx.organisation("0147", "org-1").await?,
+        tx.organisation("0147", "org-2").await?,
+    ));
+    assert_eq!(in_0101, Some(organisation("org-1")));
+    assert_eq!(in_0147.map(|o| o.name).as_deref(), Some("Renamed in 0147"));
+    assert_eq!(not_in_0147, None);
+    let ids = |page: Vec<Department>| page.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    let (of_0101, of_0147, of_org_1_in_0147) = in_read!(store, |tx| (
+        tx.departments("0101", None, None, 10).await?,
+        tx.departments("0147", None, None, 10).await?,
+        tx.departments("0147", Some("org-1"), None, 10).await?,
+    ));
+    assert_eq!(ids(of_0101), ["dep-1"]);
+    assert_eq!(ids(of_0147), ["dep-9"]);
+    assert_eq!(ids(of_org_1_in_0147), ["dep-9"]);
+
+    // 0101's area re-homed in 0147, 0101's department moved into 0147, a department of
+    // 0101 in 0147's area, one of an organisation 0147 has not registered.
+    let refused = [
+        store
+            .write(|tx| Box::pin(async move { tx.upsert_area(&area("area-1", "0147")).await }))
+            .await,
+        store
+            .write(|tx| {
+                Box::pin(async move {
+                    tx.upsert_department("0147", &department("dep-1", "org-1", "area-3"))
+                        .await
+                })
+            })
+            .await,
+        store
+            .write(|tx| {
+                Box::pin(async move {
+                    tx.upsert_department("0101", &department("dep-2", "org-1", "area-3"))
+                        .await
+                })
+            })
+            .await,
+        store
+            .write(|tx| {
+                Box::pin(async move {
+                    tx.upsert_department("0147", &department("dep-3", "org-2", "area-3"))
+                        .await
+                })
+            })
+            .await,
+    ];
+    assert!(
+        matches!(
+            &refused[0],
+            Err(StoreError::OtherMunicipality { what: "area", id }) if id == "area-1"
+        ),
+        "{:?}",
+        refused[0]
+    );
+    assert!(
+        matches!(
+            &refused[1],
+            Err(StoreError::OtherMunicipality { what: "department", id }) if id == "dep-1"
+        ),
+        "{:?}",
+        refused[1]
+    );
+    assert!(
+        matches!(refused[2], Err(StoreError::Database(_))),
+        "{:?}",
+        refused[2]
+    );
+    assert!(
+        matches!(refused[3], Err(StoreError::Database(_))),
+        "{:?}",
+        refused[3]
+    );
+    let (area_1, dep_1, dep_2, dep_3) = in_read!(store, |tx| (
+        tx.area("area-1").await?,
+        tx.department("dep-1").await?,
+        tx.department("dep-2").await?,
+        tx.department("dep-3").await?,
+    ));
+    assert_eq!(area_1, Some(area("area-1", "0101")));
+    assert_eq!(dep_1, Some(department("dep-1", "org-1", "area-1")));
+    assert_eq!((dep_2, dep_3), (None, None));
 }
 
 async fn statistics_latest_year_not_after(store: &Store) {
@@ -834,7 +972,7 @@ async fn read_transactions_do_not_write(store: &Store) {
         .read(|tx| {
             Box::pin(async move {
                 Ok::<_, StoreError>(vec![
-                    tx.upsert_organisation(&organisation("org-1")).await,
+                    tx.upsert_organisation("0101", &organisation("org-1")).await,
                     tx.put_counters("s", "p", &QuotaCounters::default()).await,
                     tx.put_pool("0101", 2024, &PoolUse::default()).await,
                     tx.append_decision(&decision(
@@ -859,7 +997,7 @@ async fn read_transactions_do_not_write(store: &Store) {
         }
     }
     let (org, decision) = in_read!(store, |tx| (
-        tx.organisation("org-1").await?,
+        tx.organisation("0101", "org-1").await?,
         tx.decision("d").await?
     ));
     assert_eq!((org, decision), (None, None));
@@ -1078,6 +1216,817 @@ async fn concurrent_idempotent_requests_agree(store: &Store) {
     assert_eq!(stored.map(|r| r.response), Some(one));
 }
 
+/// A key claimed by a transaction that has not ended: a second claimant of the key waits
+/// (on PostgreSQL; SQLite has one writer) and then finds the first one's record; a claim
+/// whose transaction fails leaves the key free for the next.
+async fn a_claimed_key_waits_for_its_first_claimant(store: &Store) {
+    let claimant = |key: &'static str, hash: u8, delay_ms: u64, hold_ms: u64, fail: bool| {
+        store.write(move |tx| {
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                let found = tx.claim_idempotency("municipality", key, &[hash]).await?;
+                if found.is_some() {
+                    return Ok::<_, StoreError>(found.map(|r| r.response));
+                }
+                tokio::time::sleep(Duration::from_millis(hold_ms)).await;
+                if fail {
+                    return Err(StoreError::Database("the claimant fails on purpose".into()));
+                }
+                let record = IdempotencyRecord {
+                    request_hash: vec![hash],
+                    response: vec![hash, hash],
+                };
+                tx.put_idempotency("municipality", key, &record).await?;
+                Ok(None)
+            })
+        })
+    };
+    let (first, second) = tokio::join!(
+        claimant("held", 1, 0, 300, false),
+        claimant("held", 2, 50, 0, false)
+    );
+    assert_eq!(first.unwrap(), None, "the first claimant ran its job");
+    assert_eq!(
+        second.unwrap(),
+        Some(vec![1, 1]),
+        "the second waited and found the first response"
+    );
+
+    let (failed, next) = tokio::join!(
+        claimant("released", 3, 0, 300, true),
+        claimant("released", 4, 50, 0, false)
+    );
+    assert!(failed.is_err());
+    assert_eq!(next.unwrap(), None, "a failed claim leaves the key free");
+    let stored = in_read!(store, |tx| (
+        tx.idempotency("municipality", "held").await?,
+        tx.idempotency("municipality", "released").await?,
+    ));
+    assert_eq!(
+        stored,
+        (
+            Some(IdempotencyRecord {
+                request_hash: vec![1],
+                response: vec![1, 1]
+            }),
+            Some(IdempotencyRecord {
+                request_hash: vec![4],
+                response: vec![4, 4]
+            })
+        )
+    );
+}
+
+// ----- the service's mutating calls, retried at once --------------------------------------
+//
+// A client that times out retries with the same idempotency key while its first call is
+// still running. Every mutating call of the Ledger is made twice at the same moment: with
+// the same request, both callers get the first response and the act is recorded once; with
+// another request under the key, one caller gets its response and the other
+// `IdempotencyConflict` (ALREADY_EXISTS), never the error of a step already taken.
+
+fn municipality_0101() -> Principal {
+    Principal::Municipality {
+        municipality: "0101".into(),
+    }
+}
+
+fn organisation_principal(organisation: &str) -> Principal {
+    Principal::Organisation {
+        organisation: organisation.into(),
+        municipality: "0101".into(),
+    }
+}
+
+fn in_work(reference: &str, hours: u32) -> Household {
+    serde_json::from_value(json!({
+        "applicant_ref": reference,
+        "persons": [{"role": "applicant", "weekly_work_hours": hours.to_string()}],
+    }))
+    .unwrap()
+}
+
+fn applicant(reference: &str) -> Household {
+    serde_json::from_value(json!({
+        "applicant_ref": reference,
+        "persons": [{"role": "applicant"}],
+    }))
+    .unwrap()
+}
+
+fn on_cash_benefit(reference: &str) -> Household {
+    serde_json::from_value(json!({
+        "applicant_ref": reference,
+        "persons": [{
+            "role": "applicant",
+            "benefits": [{"kind": "cash_benefit", "from": "2006-06-01", "to": null}],
+        }],
+    }))
+    .unwrap()
+}
+
+fn area_input(area: &str, working: u64, without: u64) -> AreaStatisticsInput {
+    AreaStatisticsInput {
+        area: area.into(),
+        facts: AreaFacts {
+            id: area.into(),
+            working_age_residents: Some(working),
+            without_labour_market_attachment: Some(without),
+            residents: Some(working * 2),
+            ..AreaFacts::default()
+        },
+        transfer_income_share: None,
+        self_supporting_weeks: None,
+    }
+}
+
+/// A Ledger over `store` with the repository's rules and a small Copenhagen of 2007: FSB's
+/// Tingbjerg (exposed: every letting awaits the municipality) and KAB's Nordvest (neutral).
+async fn ledger_over(store: &Arc<Store>) -> Ledger {
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let book = letting_rules::rules::load_dir(&rules).unwrap().book;
+    let ledger = Ledger::new(store.clone(), book);
+    let m = municipality_0101();
+    for (id, name) in [("fsb", "FSB"), ("kab", "KAB")] {
+        let org = Organisation {
+            id: id.into(),
+            name: name.into(),
+        };
+        ledger
+            .upsert_organisation(&m, &format!("seed-org-{id}"), org)
+            .await
+            .unwrap();
+    }
+    for (id, name) in [("tingbjerg", "Tingbjerg"), ("nordvest", "Nordvest")] {
+        let area = Area {
+            id: id.into(),
+            municipality: "0101".into(),
+            name: name.into(),
+        };
+        ledger
+            .upsert_area(&m, &format!("seed-area-{id}"), area)
+            .await
+            .unwrap();
+    }
+    for (id, org, area) in [
+        ("fsb-tingbjerg-1", "fsb", "tingbjerg"),
+        ("kab-nordvest-3", "kab", "nordvest"),
+    ] {
+        let department = Department {
+            id: id.into(),
+            organisation: org.into(),
+            area: area.into(),
+            name: id.into(),
+            dwellings: 400,
+        };
+        ledger
+            .upsert_department(&m, &format!("seed-dept-{id}"), department)
+            .await
+            .unwrap();
+    }
+    let load = LoadStatistics {
+        year: 2007,
+        date: date(2007, 1, 1),
+        areas: vec![
+            area_input("tingbjerg", 4000, 2100),
+            area_input("nordvest", 2000, 300),
+        ],
+    };
+    ledger
+        .load_statistics(&m, "seed-stats-2007", load)
+        .await
+        .unwrap();
+    // Connections for both callers of a race (on PostgreSQL), as a busy server has them:
+    // else the second caller spends its head start connecting.
+    let warm = (0..4).map(|_| {
+        store.read(|_| {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok::<_, StoreError>(())
+            })
+        })
+    });
+    for result in futures::future::join_all(warm).await {
+        result.unwrap();
+    }
+    ledger
+}
+
+async fn open_vacancy(ledger: &Ledger, key: &str, department: &str) -> String {
+    let organisation = department.split('-').next().unwrap();
+    let command = RegisterVacancy {
+        department: department.into(),
+        vacancy_ref: format!("ref-{key}"),
+        date: date(2007, 3, 1),
+    };
+    ledger
+        .register_vacancy(&organisation_principal(organisation), key, command)
+        .await
+        .unwrap()
+        .vacancy_id
+}
+
+/// A letting of a new vacancy in `department` proposed by its organisation: in Tingbjerg it
+/// awaits the municipality (or is rejected, for an applicant on cash benefit, with a
+/// replacement dwelling owed), in Nordvest it is approved at once.
+async fn proposed_letting(
+    ledger: &Ledger,
+    key: &str,
+    department: &str,
+    household: Household,
+    expected: LettingOutcome,
+) -> String {
+    let vacancy_id = open_vacancy(ledger, &format!("{key}-vacancy"), department).await;
+    let organisation = department.split('-').next().unwrap();
+    let command = ProposeLetting {
+        vacancy_id,
+        household,
+        date: date(2007, 3, 5),
+    };
+    let proposed = ledger
+        .propose_letting(&organisation_principal(organisation), key, command)
+        .await
+        .unwrap();
+    assert_eq!(proposed.decision.outcome, expected);
+    proposed.letting_id
+}
+
+async fn approved_grant(ledger: &Ledger, key: &str) -> String {
+    let decided = ledger
+        .decide_grant(&municipality_0101(), key, grant_request(key, None))
+        .await
+        .unwrap();
+    assert_eq!(decided.decision.outcome, GrantOutcome::Approved);
+    decided.grant_id
+}
+
+fn grant_request(reference: &str, amount: Option<Money>) -> DecideGrant {
+    DecideGrant {
+        household: applicant(&format!("hh-{reference}")),
+        purpose: "special_housing".into(),
+        amount,
+        date: date(2007, 5, 1),
+    }
+}
+
+/// Makes the call `call` returns twice at the same moment, each on a task of its own.
+async fn at_once<T, F, Fut>(call: F) -> [Result<T, ServiceError>; 2]
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, ServiceError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let (one, two) = (tokio::spawn(call()), tokio::spawn(call()));
+    [one.await.unwrap(), two.await.unwrap()]
+}
+
+/// Makes two calls at the same moment, each on a task of its own.
+async fn both_at_once<T, A, B>(a: A, b: B) -> [Result<T, ServiceError>; 2]
+where
+    A: Future<Output = Result<T, ServiceError>> + Send + 'static,
+    B: Future<Output = Result<T, ServiceError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let (one, two) = (tokio::spawn(a), tokio::spawn(b));
+    [one.await.unwrap(), two.await.unwrap()]
+}
+
+/// Both callers got the same, successful response.
+fn agree<T: PartialEq + std::fmt::Debug>(call: &str, answers: [Result<T, ServiceError>; 2]) -> T {
+    match answers {
+        [Ok(one), Ok(two)] => {
+            assert_eq!(one, two, "{call}: a retry must get the first response");
+            one
+        }
+        other => panic!("{call}, the same request twice at once under one key: {other:?}"),
+    }
+}
+
+/// One caller got its response, the other was told that the key is taken.
+fn one_conflicts<T: std::fmt::Debug>(call: &str, answers: [Result<T, ServiceError>; 2]) -> T {
+    match answers {
+        [Ok(done), Err(ServiceError::IdempotencyConflict(_))]
+        | [Err(ServiceError::IdempotencyConflict(_)), Ok(done)] => done,
+        other => panic!("{call}, two requests at once under one key: {other:?}"),
+    }
+}
+
+/// How many decisions of `kind` are about `subject`.
+async fn recorded(store: &Store, kind: DecisionKind, subject: &str) -> usize {
+    let filter = DecisionFilter {
+        kinds: vec![kind],
+        subject: Some(subject.to_owned()),
+        ..DecisionFilter::default()
+    };
+    in_read!(store, [filter], |tx| tx
+        .decisions(&filter, None, 100)
+        .await?)
+    .len()
+}
+
+/// How many decisions of `kind` there are.
+async fn recorded_of(store: &Store, kind: DecisionKind) -> usize {
+    let filter = DecisionFilter {
+        kinds: vec![kind],
+        ..DecisionFilter::default()
+    };
+    in_read!(store, [filter], |tx| tx
+        .decisions(&filter, None, 1000)
+        .await?)
+    .len()
+}
+
+async fn retried_at_once_register_vacancy(store: &Arc<Store>) {
+    let ledger = ledger_over(store).await;
+    let kab = organisation_principal("kab");
+    let command = |vacancy_ref: &str| RegisterVacancy {
+        department: "kab-nordvest-3".into(),
+        vacancy_ref: vacancy_ref.into(),
+        date: date(2007, 3, 1),
+    };
+    let call = |key: &'static str, c: RegisterVacancy| {
+        let (l, p) = (ledger.clone(), kab.clone());
+        async move { l.register_vacancy(&p, key, c).await }
+    };
+    let done = agree(
+        "RegisterVacancy",
+        at_once(|| call("v-same", command("Nordvestvej 1"))).await,
+    );
+    assert_eq!(
+        recorded(store, DecisionKind::ChannelAssignment, &done.vacancy_id).await,
+        1
+    );
+    let done = one_conflicts(
+        "RegisterVacancy",
+        both_at_once(
+            call("v-other", command("Nordvestvej 2")),
+            call("v-other", command("Nordvestvej 3")),
+        )
+        .await,
+    );
+    assert_eq!(
+        recorded(store, DecisionKind::ChannelAssignment, &done.vacancy_id).await,
+        1
+    );
+    assert_eq!(recorded_of(store, DecisionKind::ChannelAssignment).await, 2);
+    let counters = in_read!(store, |tx| tx
+        .counters_for_update("department:kab-nordvest-3", "2007")
+        .await?);
+    assert_eq!(counters.vacancies, 2, "two vacancies, each counted once");
+}
+
+async fn retried_at_once_propose_letting(store: &Arc<Store>) {
+    let ledger = ledger_over(store).await;
+    let fsb = organisation_principal("fsb");
+    for (round, same) in [(1, true), (2, false)] {
+        let vacancy_id = open_vacancy(&ledger, &format!("v-{round}"), "fsb-tingbjerg-1").await;
+        let command = |reference: &str| ProposeLetting {
+            vacancy_id: vacancy_id.clone(),
+            household: in_work(reference, 37),
+            date: date(2007, 3, 5),
+        };
+        let key = format!("p-{round}");
+        let call = |c: ProposeLetting| {
+            let (l, p, key) = (ledger.clone(), fsb.clone(), key.clone());
+            async move { l.propose_letting(&p, &key, c).await }
+        };
+        let done = if same {
+            agree("ProposeLetting", at_once(|| call(command("hh-1"))).await)
+        } else {
+            one_conflicts(
+                "ProposeLetting",
+                both_at_once(call(command("hh-2")), call(command("hh-3"))).await,
+            )
+        };
+        assert_eq!(
+            done.decision.outcome,
+            LettingOutcome::PendingMunicipalApproval
+        );
+        assert_eq!(
+            recorded(store, DecisionKind::Letting, &done.letting_id).await,
+            1
+        );
+    }
+    assert_eq!(recorded_of(store, DecisionKind::Letting).await, 2);
+}
+
+/// The municipality's approval (`approve`) or rejection of a letting awaiting it.
+async fn retried_municipal_act(store: &Arc<Store>, approve: bool) {
+    let ledger = ledger_over(store).await;
+    let m = municipality_0101();
+    let (call_name, kind) = if approve {
+        ("ApproveLetting", DecisionKind::Approval)
+    } else {
+        ("RejectLetting", DecisionKind::MunicipalRejection)
+    };
+    for (round, same) in [(1, true), (2, false)] {
+        let letting_id = proposed_letting(
+            &ledger,
+            &format!("p-{round}"),
+            "fsb-tingbjerg-1",
+            in_work(&format!("hh-{round}"), 37),
+            LettingOutcome::PendingMunicipalApproval,
+        )
+        .await;
+        let act = |reason: &str| MunicipalAct {
+            letting_id: letting_id.clone(),
+            date: date(2007, 3, 10),
+            reason: reason.into(),
+            caseworker: "cw-1".into(),
+            replacement_owed: false,
+        };
+        let key = format!("act-{round}");
+        let call = |a: MunicipalAct| {
+            let (l, p, key) = (ledger.clone(), m.clone(), key.clone());
+            async move { l.decide_letting(&p, &key, a, approve).await }
+        };
+        let done = if same {
+            agree(
+                call_name,
+                at_once(|| call(act("Ansøger er i arbejde."))).await,
+            )
+        } else {
+            one_conflicts(
+                call_name,
+                both_at_once(
+                    call(act("Første begrundelse.")),
+                    call(act("Anden begrundelse.")),
+                )
+                .await,
+            )
+        };
+        let status = if approve {
+            "approved"
+        } else {
+            "rejected_by_municipality"
+        };
+        assert_eq!(done.status, status);
+        assert_eq!(recorded(store, kind, &letting_id).await, 1);
+    }
+}
+
+async fn retried_at_once_approve_letting(store: &Arc<Store>) {
+    retried_municipal_act(store, true).await;
+}
+
+async fn retried_at_once_reject_letting(store: &Arc<Store>) {
+    retried_municipal_act(store, false).await;
+}
+
+async fn retried_at_once_record_move_in(store: &Arc<Store>) {
+    let ledger = ledger_over(store).await;
+    let kab = organisation_principal("kab");
+    for (round, same) in [(1, true), (2, false)] {
+        let letting_id = proposed_letting(
+            &ledger,
+            &format!("p-{round}"),
+            "kab-nordvest-3",
+            in_work(&format!("hh-{round}"), 37),
+            LettingOutcome::Approved,
+        )
+        .await;
+        let command = |day: u32| RecordMoveIn {
+            letting_id: letting_id.clone(),
+            date: date(2007, 4, day),
+        };
+        let key = format!("move-{round}");
+        let call = |c: RecordMoveIn| {
+            let (l, p, key) = (ledger.clone(), kab.clone(), key.clone());
+            async move { l.record_move_in(&p, &key, c).await }
+        };
+        if same {
+            agree("RecordMoveIn", at_once(|| call(command(1))).await);
+        } else {
+            one_conflicts(
+                "RecordMoveIn",
+                both_at_once(call(command(1)), call(command(2))).await,
+            );
+        }
+        assert_eq!(recorded(store, DecisionKind::MoveIn, &letting_id).await, 1);
+    }
+}
+
+/// A letting rejected under combined letting (a replacement dwelling is owed) and an open
+/// vacancy outside exposed areas to offer.
+async fn owed_replacement(ledger: &Ledger, round: u32) -> (String, String) {
+    let letting_id = proposed_letting(
+        ledger,
+        &format!("p-{round}"),
+        "fsb-tingbjerg-1",
+        on_cash_benefit(&format!("hh-{round}")),
+        LettingOutcome::Rejected,
+    )
+    .await;
+    let vacancy_id = open_vacancy(ledger, &format!("offer-v-{round}"), "kab-nordvest-3").await;
+    (letting_id, vacancy_id)
+}
+
+async fn retried_at_once_make_replacement_offer(store: &Arc<Store>) {
+    let ledger = ledger_over(store).await;
+    let m = municipality_0101();
+    for (round, same) in [(1, true), (2, false)] {
+        let (letting_id, vacancy_id) = owed_replacement(&ledger, round).await;
+        let command = |day: u32| MakeOffer {
+            letting_id: letting_id.clone(),
+            vacancy_id: vacancy_id.clone(),
+            date: date(2007, 3, day),
+        };
+        let key = format!("offer-{round}");
+        let call = |c: MakeOffer| {
+            let (l, p, key) = (ledger.clone(), m.clone(), key.clone());
+            async move { l.make_replacement_offer(&p, &key, c).await }
+        };
+        let done = if same {
+            agree("MakeReplacementOffer", at_once(|| call(command(15))).await)
+        } else {
+            one_conflicts(
+                "MakeReplacementOffer",
+                both_at_once(call(command(15)), call(command(16))).await,
+            )
+        };
+        assert_eq!(
+            recorded(store, DecisionKind::ReplacementOffer, &done.offer_id).await,
+            1
+        );
+    }
+    assert_eq!(recorded_of(store, DecisionKind::ReplacementOffer).await, 2);
+}
+
+async fn retried_at_once_record_replacement_offer_answer(store: &Arc<Store>) {
+    let ledger = ledger_over(store).await;
+    let (m, kab) = (municipality_0101(), organisation_principal("kab"));
+    for (round, same) in [(1, true), (2, false)] {
+        let (letting_id, vacancy_id) = owed_replacement(&ledger, round).await;
+        let offer = MakeOffer {
+            letting_id,
+            vacancy_id,
+            date: date(2007, 3, 15),
+        };
+        let offer_id = ledger
+            .make_replacement_offer(&m, &format!("offer-{round}"), offer)
+            .await
+            .unwrap()
+            .offer_id;
+        let command = |accepted: bool| AnswerOffer {
+            offer_id: offer_id.clone(),
+            accepted,
+            date: date(2007, 3, 20),
+        };
+        let key = format!("answer-{round}");
+        let call = |c: AnswerOffer| {
+            let (l, p, key) = (ledger.clone(), kab.clone(), key.clone());
+            async move { l.answer_offer(&p, &key, c).await }
+        };
+        if same {
+            agree(
+                "RecordReplacementOfferAnswer",
+                at_once(|| call(command(true))).await,
+            );
+        } else {
+            one_conflicts(
+                "RecordReplacementOfferAnswer",
+                both_at_once(call(command(true)), call(command(false))).await,
+            );
+        }
+        assert_eq!(
+            recorded(store, DecisionKind::OfferAnswer, &offer_id).await,
+            1
+        );
+    }
+}
+
+async fn retried_at_once_record_municipal_referral(store: &Arc<Store>) {
+    let ledger = ledger_over(store).await;
+    let m = municipality_0101();
+    // Vacancies in Nordvest until two are the municipality's to refer into.
+    let kab = organisation_principal("kab");
+    let mut referable = Vec::new();
+    for i in 0..40 {
+        let command = RegisterVacancy {
+            department: "kab-nordvest-3".into(),
+            vacancy_ref: format!("ref-{i}"),
+            date: date(2007, 3, 1),
+        };
+        let registered = ledger
+            .register_vacancy(&kab, &format!("v-{i}"), command)
+            .await
+            .unwrap();
+        if registered.decision.channel == Channel::MunicipalReferral {
+            referable.push(registered.vacancy_id);
+        }
+        if referable.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(referable.len(), 2, "two vacancies for municipal referral");
+    for (round, (same, vacancy_id)) in [true, false].into_iter().zip(referable).enumerate() {
+        let command = |reference: &str| RecordReferral {
+            vacancy_id: vacancy_id.clone(),
+            household: in_work(reference, 37),
+            date: date(2007, 3, 2),
+        };
+        let key = format!("referral-{round}");
+        let call = |c: RecordReferral| {
+            let (l, p, key) = (ledger.clone(), m.clone(), key.clone());
+            async move { l.record_referral(&p, &key, c).await }
+        };
+        let done = if same {
+            agree(
+                "RecordMunicipalReferral",
+                at_once(|| call(command("hh-1"))).await,
+            )
+        } else {
+            one_conflicts(
+                "RecordMunicipalReferral",
+                both_at_once(call(command("hh-2")), call(command("hh-3"))).await,
+            )
+        };
+        assert_eq!(
+            recorded(store, DecisionKind::Referral, &done.referral_id).await,
+            1
+        );
+    }
+    assert_eq!(recorded_of(store, DecisionKind::Referral).await, 2);
+}
+
+async fn retried_at_once_decide_relocation_grant(store: &Arc<Store>) {
+    let ledger = ledger_over(store).await;
+    let m = municipality_0101();
+    let call = |key: &'static str, c: DecideGrant| {
+        let (l, p) = (ledger.clone(), m.clone());
+        async move { l.decide_grant(&p, key, c).await }
+    };
+    let one = agree(
+        "DecideRelocationGrant",
+        at_once(|| call("g-same", grant_request("a", None))).await,
+    );
+    let other = one_conflicts(
+        "DecideRelocationGrant",
+        both_at_once(
+            call("g-other", grant_request("b", None)),
+            call("g-other", grant_request("c", None)),
+        )
+        .await,
+    );
+    assert_eq!(recorded_of(store, DecisionKind::Grant).await, 2);
+    let pool = in_read!(store, |tx| tx.pool_for_update("0101", 2007).await?);
+    assert_eq!(
+        pool.committed_ore,
+        one.decision.amount.ore() + other.decision.amount.ore(),
+        "each grant committed once"
+    );
+}
+
+/// Paying (`pay`) or cancelling an approved grant.
+async fn retried_grant_settlement(store: &Arc<Store>, pay: bool) {
+    let ledger = ledger_over(store).await;
+    let m = municipality_0101();
+    let (call_name, kind) = if pay {
+        ("PayRelocationGrant", DecisionKind::GrantPayment)
+    } else {
+        ("CancelRelocationGrant", DecisionKind::GrantCancellation)
+    };
+    for (round, same) in [(1, true), (2, false)] {
+        let grant_id = approved_grant(&ledger, &format!("g-{round}")).await;
+        let act = |reason: &str| GrantAct {
+            grant_id: grant_id.clone(),
+            date: date(2007, 6, 1),
+            reason: reason.into(),
+        };
+        let key = format!("settle-{round}");
+        let call = |a: GrantAct| {
+            let (l, p, key) = (ledger.clone(), m.clone(), key.clone());
+            async move { l.settle_grant(&p, &key, a, pay).await }
+        };
+        if same {
+            agree(call_name, at_once(|| call(act("Bevilget."))).await);
+        } else {
+            one_conflicts(
+                call_name,
+                both_at_once(call(act("Første note.")), call(act("Anden note."))).await,
+            );
+        }
+        assert_eq!(recorded(store, kind, &grant_id).await, 1);
+    }
+    let pool = in_read!(store, |tx| tx.pool_for_update("0101", 2007).await?);
+    assert_eq!(pool.committed_ore, 0, "both grants settled, each once");
+    // Two grants of the rule set's standard amount, 15,000.00 kr.
+    assert_eq!(pool.paid_ore, if pay { 2 * 1_500_000 } else { 0 });
+}
+
+async fn retried_at_once_pay_relocation_grant(store: &Arc<Store>) {
+    retried_grant_settlement(store, true).await;
+}
+
+async fn retried_at_once_cancel_relocation_grant(store: &Arc<Store>) {
+    retried_grant_settlement(store, false).await;
+}
+
+async fn retried_at_once_load_area_statistics(store: &Arc<Store>) {
+    let ledger = ledger_over(store).await;
+    let m = municipality_0101();
+    let load = |without: u64| LoadStatistics {
+        year: 2008,
+        date: date(2008, 1, 1),
+        areas: vec![area_input("nordvest", 2000, without)],
+    };
+    let call = |key: &'static str, c: LoadStatistics| {
+        let (l, p) = (ledger.clone(), m.clone());
+        async move { l.load_statistics(&p, key, c).await }
+    };
+    agree(
+        "LoadAreaStatistics",
+        at_once(|| call("s-same", load(310))).await,
+    );
+    one_conflicts(
+        "LoadAreaStatistics",
+        both_at_once(call("s-other", load(320)), call("s-other", load(330))).await,
+    );
+    // The seed's load and one for each key.
+    assert_eq!(recorded_of(store, DecisionKind::Statistics).await, 3);
+}
+
+async fn retried_at_once_upsert_organisation(store: &Arc<Store>) {
+    let ledger = ledger_over(store).await;
+    let m = municipality_0101();
+    let org = |name: &str| Organisation {
+        id: "sab".into(),
+        name: name.into(),
+    };
+    let call = |key: &'static str, o: Organisation| {
+        let (l, p) = (ledger.clone(), m.clone());
+        async move { l.upsert_organisation(&p, key, o).await }
+    };
+    let before = recorded_of(store, DecisionKind::Registry).await;
+    agree(
+        "UpsertOrganisation",
+        at_once(|| call("o-same", org("SAB"))).await,
+    );
+    one_conflicts(
+        "UpsertOrganisation",
+        both_at_once(call("o-other", org("SAB 1")), call("o-other", org("SAB 2"))).await,
+    );
+    assert_eq!(recorded_of(store, DecisionKind::Registry).await, before + 2);
+}
+
+async fn retried_at_once_upsert_area(store: &Arc<Store>) {
+    let ledger = ledger_over(store).await;
+    let m = municipality_0101();
+    let area = |name: &str| Area {
+        id: "oestergaard".into(),
+        municipality: "0101".into(),
+        name: name.into(),
+    };
+    let call = |key: &'static str, a: Area| {
+        let (l, p) = (ledger.clone(), m.clone());
+        async move { l.upsert_area(&p, key, a).await }
+    };
+    let before = recorded_of(store, DecisionKind::Registry).await;
+    agree(
+        "UpsertArea",
+        at_once(|| call("a-same", area("Østergård"))).await,
+    );
+    one_conflicts(
+        "UpsertArea",
+        both_at_once(
+            call("a-other", area("Østergård 1")),
+            call("a-other", area("Østergård 2")),
+        )
+        .await,
+    );
+    assert_eq!(recorded_of(store, DecisionKind::Registry).await, before + 2);
+}
+
+async fn retried_at_once_upsert_department(store: &Arc<Store>) {
+    let ledger = ledger_over(store).await;
+    let m = municipality_0101();
+    let department = |dwellings: u32| Department {
+        id: "kab-nordvest-4".into(),
+        organisation: "kab".into(),
+        area: "nordvest".into(),
+        name: "Nordvest 4".into(),
+        dwellings,
+    };
+    let call = |key: &'static str, d: Department| {
+        let (l, p) = (ledger.clone(), m.clone());
+        async move { l.upsert_department(&p, key, d).await }
+    };
+    let before = recorded_of(store, DecisionKind::Registry).await;
+    agree(
+        "UpsertDepartment",
+        at_once(|| call("d-same", department(100))).await,
+    );
+    one_conflicts(
+        "UpsertDepartment",
+        both_at_once(
+            call("d-other", department(101)),
+            call("d-other", department(102)),
+        )
+        .await,
+    );
+    assert_eq!(recorded_of(store, DecisionKind::Registry).await, before + 2);
+}
+
 // ----- SQLite only ----------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1109,11 +2058,13 @@ async fn sqlite_data_survives_close_and_reopen() {
     store.close().await;
     // Closed: no more jobs.
     let refused = store
-        .write(|tx| Box::pin(async move { tx.upsert_organisation(&organisation("late")).await }))
+        .write(|tx| {
+            Box::pin(async move { tx.upsert_organisation("0101", &organisation("late")).await })
+        })
         .await;
     assert!(matches!(refused, Err(StoreError::Closed)), "{refused:?}");
     let refused = store
-        .read(|tx| Box::pin(async move { tx.organisation("org-1").await }))
+        .read(|tx| Box::pin(async move { tx.organisation("0101", "org-1").await }))
         .await;
     assert!(matches!(refused, Err(StoreError::Closed)), "{refused:?}");
     // The WAL was folded into the database at close.
@@ -1127,7 +2078,7 @@ async fn sqlite_data_survives_close_and_reopen() {
 
     let store = Store::open(&url).await.unwrap();
     let (org, got, counters) = in_read!(store, |tx| (
-        tx.organisation("org-1").await?,
+        tx.organisation("0101", "org-1").await?,
         tx.decision("d-1").await?,
         tx.counters_for_update("department:dep-1", "2024").await?,
     ));
@@ -1148,6 +2099,125 @@ async fn sqlite_memory_url_works() {
     let other = Store::open("sqlite::memory:").await.unwrap();
     assert_eq!(in_read!(other, |tx| tx.areas("0101").await?), Vec::new());
     other.close().await;
+}
+
+// ----- migrating a database made before V3 ------------------------------------------------
+
+mod before_v3 {
+    pub mod sqlite {
+        refinery::embed_migrations!("migrations/sqlite");
+    }
+    pub mod postgres {
+        refinery::embed_migrations!("migrations/postgres");
+    }
+}
+
+/// A registry as V2 kept it (one record per organisation): KAB with departments in 0101
+/// and 0147, FAB in 0147, "shared" registered by 0147 (its registry decision) without
+/// departments, and "lonely" that no municipality registered.
+const V2_REGISTRY: &str = "
+    INSERT INTO organisations (id, name) VALUES
+        ('kab', 'KAB'), ('fab', 'FAB'), ('shared', 'Shared'), ('lonely', 'Lonely');
+    INSERT INTO areas (id, municipality, name) VALUES
+        ('nordvest', '0101', 'Nordvest'), ('syd', '0147', 'Syd');
+    INSERT INTO departments (id, organisation, area, name, dwellings) VALUES
+        ('kab-1', 'kab', 'nordvest', 'KAB 1', 100),
+        ('kab-2', 'kab', 'syd', 'KAB 2', 50),
+        ('fab-1', 'fab', 'syd', 'FAB 1', 70);
+    INSERT INTO decisions (id, kind, municipality, organisation, event_date, recorded_at,
+                           outcome, principal, body) VALUES
+        ('d-shared', 'registry', '0147', 'shared', '2024-01-01',
+         '2024-01-01T00:00:00.000000Z', 'organisation', 'municipality',
+         '{\"id\":\"shared\",\"name\":\"Shared\"}');
+";
+
+/// The V2 registry after migrating: each organisation in the municipalities that had it.
+async fn v2_registry_moved_forward(store: &Store) {
+    let (organisations, of_0101, of_0147, decision) = in_read!(store, |tx| {
+        let mut organisations = Vec::new();
+        for municipality in ["0101", "0147"] {
+            for id in ["kab", "fab", "shared", "lonely"] {
+                if let Some(o) = tx.organisation(municipality, id).await? {
+                    organisations.push(format!("{municipality}:{}:{}", o.id, o.name));
+                }
+            }
+        }
+        (
+            organisations,
+            tx.departments("0101", None, None, 10).await?,
+            tx.departments("0147", None, None, 10).await?,
+            tx.decision("d-shared").await?,
+        )
+    });
+    assert_eq!(
+        organisations,
+        [
+            "0101:kab:KAB",
+            "0101:lonely:Lonely",
+            "0147:kab:KAB",
+            "0147:fab:FAB",
+            "0147:shared:Shared",
+            "0147:lonely:Lonely"
+        ]
+    );
+    assert_eq!(
+        of_0101,
+        [Department {
+            id: "kab-1".into(),
+            organisation: "kab".into(),
+            area: "nordvest".into(),
+            name: "KAB 1".into(),
+            dwellings: 100
+        }]
+    );
+    let ids: Vec<&str> = of_0147.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["fab-1", "kab-2"]);
+    assert_eq!(decision.map(|d| d.outcome).as_deref(), Some("organisation"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_database_of_v2_migrates_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        before_v3::sqlite::migrations::runner()
+            .set_target(refinery::Target::Version(2))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(V2_REGISTRY).unwrap();
+    }
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    v2_registry_moved_forward(&store).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_database_of_v2_migrates_forward() {
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
+    {
+        let (mut client, connection) =
+            tokio_postgres::connect(&schema.url(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        let driver = tokio::spawn(connection);
+        before_v3::postgres::migrations::runner()
+            .set_target(refinery::Target::Version(2))
+            .run_async(&mut client)
+            .await
+            .unwrap();
+        client.batch_execute(V2_REGISTRY).await.unwrap();
+        drop(client);
+        let _ = driver.await;
+    }
+    let store = schema.open().await;
+    v2_registry_moved_forward(&store).await;
+    store.close().await;
+    schema.drop_schema().await;
 }
 
 #[tokio::test]

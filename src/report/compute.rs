@@ -221,7 +221,9 @@ async fn gather(
     let mut departments = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = tx.departments(None, after.as_deref(), PAGE).await?;
+        let page = tx
+            .departments(municipality, None, after.as_deref(), PAGE)
+            .await?;
         let full = page.len() == PAGE as usize;
         after = page.last().map(|d| d.id.clone());
         departments.extend(

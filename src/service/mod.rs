@@ -186,7 +186,13 @@ impl Ledger {
                     job.clone(),
                 );
                 Box::pin(async move {
-                    if let Some(found) = tx.idempotency(&principal, &key).await? {
+                    // The key is claimed before the job reads any state: a concurrent request
+                    // under it (a client's retry after a timeout) waits here until the first
+                    // commits, and then gets its response, not the state it left behind.
+                    if let Some(found) = tx
+                        .claim_idempotency(&principal, &key, &request_hash)
+                        .await?
+                    {
                         if found.request_hash != request_hash {
                             return Err(ServiceError::IdempotencyConflict(key));
                         }

@@ -44,19 +44,32 @@ pub(crate) async fn placed_department(
     Ok(Placed { department, area })
 }
 
+/// Every registry record belongs to one municipality: an area to its own, a department to
+/// its area's, an organisation's record to the municipality that registered it. A key
+/// reaches the records of its own municipality only.
+pub(crate) fn in_own_municipality(
+    principal: &Principal,
+    what: &str,
+    id: &str,
+    municipality: &str,
+) -> Result<(), ServiceError> {
+    if municipality != principal.municipality() {
+        return Err(ServiceError::PermissionDenied(format!(
+            "{what} `{id}` lies in municipality {municipality}, not yours ({})",
+            principal.municipality()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the caller may act on a department: one of its own municipality and, for an
+/// organisation, one of its own.
 pub(crate) fn may_touch(
     principal: &Principal,
     department: &Department,
     area: &Area,
 ) -> Result<(), ServiceError> {
-    if area.municipality != principal.municipality() {
-        return Err(ServiceError::PermissionDenied(format!(
-            "department `{}` lies in municipality {}, not yours ({})",
-            department.id,
-            area.municipality,
-            principal.municipality()
-        )));
-    }
+    in_own_municipality(principal, "department", &department.id, &area.municipality)?;
     if let Principal::Organisation { organisation, .. } = principal
         && *organisation != department.organisation
     {
@@ -132,7 +145,9 @@ impl Ledger {
         self.idempotent(principal, key, hash, move |tx| {
             let (org, p) = (org.clone(), p.clone());
             Box::pin(async move {
-                tx.upsert_organisation(&org).await?;
+                // The caller's own record of the organisation: another municipality's
+                // record of it (its name there) is not touched.
+                tx.upsert_organisation(p.municipality(), &org).await?;
                 let mut d = decision(
                     DecisionKind::Registry,
                     &p,
@@ -155,20 +170,17 @@ impl Ledger {
         area: Area,
     ) -> Result<Upserted, ServiceError> {
         require_municipality(principal, "change the registry")?;
-        if area.municipality != principal.municipality() {
-            return Err(ServiceError::PermissionDenied(format!(
-                "area `{}` lies in municipality {}, not yours ({})",
-                area.id,
-                area.municipality,
-                principal.municipality()
-            )));
-        }
+        in_own_municipality(principal, "area", &area.id, &area.municipality)?;
         let p = principal.clone();
         let hash = super::request_hash(&area)?;
         self.idempotent(principal, key, hash, move |tx| {
             let (area, p) = (area.clone(), p.clone());
             Box::pin(async move {
-                tx.upsert_area(&area).await?;
+                // An area never moves to another municipality.
+                if let Some(existing) = tx.area(&area.id).await? {
+                    in_own_municipality(&p, "area", &existing.id, &existing.municipality)?;
+                }
+                tx.upsert_area(&area).await.map_err(registry_write)?;
                 let mut d = decision(
                     DecisionKind::Registry,
                     &p,
@@ -196,11 +208,10 @@ impl Ledger {
         self.idempotent(principal, key, hash, move |tx| {
             let (department, p) = (department.clone(), p.clone());
             Box::pin(async move {
-                if tx.organisation(&department.organisation).await?.is_none() {
-                    return Err(ServiceError::NotFound {
-                        what: "organisation",
-                        id: department.organisation.clone(),
-                    });
+                // Neither a department of another municipality (moved, or given to another
+                // organisation) nor one into another municipality's area.
+                if let Some(existing) = tx.department(&department.id).await? {
+                    placed_department(tx, &p, &existing.id).await?;
                 }
                 let area =
                     tx.area(&department.area)
@@ -210,7 +221,20 @@ impl Ledger {
                             id: department.area.clone(),
                         })?;
                 may_touch(&p, &department, &area)?;
-                tx.upsert_department(&department).await?;
+                // The organisation as the caller's municipality registered it.
+                if tx
+                    .organisation(p.municipality(), &department.organisation)
+                    .await?
+                    .is_none()
+                {
+                    return Err(ServiceError::NotFound {
+                        what: "organisation",
+                        id: department.organisation.clone(),
+                    });
+                }
+                tx.upsert_department(p.municipality(), &department)
+                    .await
+                    .map_err(registry_write)?;
                 let mut d = decision(
                     DecisionKind::Registry,
                     &p,
@@ -228,13 +252,15 @@ impl Ledger {
         .await
     }
 
-    /// Departments the caller may see: an organisation sees its own.
+    /// Departments the caller may see: those of its municipality; an organisation sees its
+    /// own there.
     pub async fn list_departments(
         &self,
         principal: &Principal,
         page_token: Option<String>,
         page_size: u32,
     ) -> Result<Vec<Department>, ServiceError> {
+        let municipality = principal.municipality().to_owned();
         let organisation = match principal {
             Principal::Organisation { organisation, .. } => Some(organisation.clone()),
             _ => None,
@@ -242,11 +268,20 @@ impl Ledger {
         let limit = page_size.clamp(1, 1000);
         self.store
             .read(move |tx| {
-                let (organisation, page_token) = (organisation.clone(), page_token.clone());
+                let (municipality, organisation, page_token) = (
+                    municipality.clone(),
+                    organisation.clone(),
+                    page_token.clone(),
+                );
                 Box::pin(async move {
                     Ok::<_, ServiceError>(
-                        tx.departments(organisation.as_deref(), page_token.as_deref(), limit)
-                            .await?,
+                        tx.departments(
+                            &municipality,
+                            organisation.as_deref(),
+                            page_token.as_deref(),
+                            limit,
+                        )
+                        .await?,
                     )
                 })
             })
@@ -281,12 +316,7 @@ impl Ledger {
                                 what: "area",
                                 id: input.area.clone(),
                             })?;
-                    if area.municipality != p.municipality() {
-                        return Err(ServiceError::PermissionDenied(format!(
-                            "area `{}` lies in municipality {}",
-                            area.id, area.municipality
-                        )));
-                    }
+                    in_own_municipality(&p, "area", &area.id, &area.municipality)?;
                     tx.put_area_statistics(&AreaStatistics {
                         area: input.area.clone(),
                         year: load.year,
@@ -386,6 +416,15 @@ pub(crate) fn period_for(
             date,
         })?;
     Ok(engine::period_key(set.channels.period(), date))
+}
+
+/// A registry write the store refused because the record is another municipality's (a
+/// concurrent registration of the same id): refused like the checks before it.
+fn registry_write(error: StoreError) -> ServiceError {
+    match error {
+        StoreError::OtherMunicipality { .. } => ServiceError::PermissionDenied(error.to_string()),
+        other => other.into(),
+    }
 }
 
 /// Used by write paths that only an organisation or the municipality may take.

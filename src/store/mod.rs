@@ -36,10 +36,15 @@ pub enum StoreError {
     Closed,
     #[error("`{0}` is not a database URL this service knows: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    /// A registry record of one municipality written as another's.
+    #[error("{what} `{id}` is registered by another municipality")]
+    OtherMunicipality { what: &'static str, id: String },
 }
 
 // ----- registry ---------------------------------------------------------------------------------
 
+/// A housing organisation as one municipality registered it: an organisation active in
+/// several municipalities has a record in each (see [`Tx::upsert_organisation`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Organisation {
     pub id: String,
@@ -53,6 +58,8 @@ pub struct Area {
     pub name: String,
 }
 
+/// A department: it belongs to the municipality of its area, and its organisation is
+/// registered there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Department {
     pub id: String,
@@ -242,7 +249,9 @@ pub struct PoolUse {
     pub paid_ore: i64,
 }
 
-/// A stored idempotency record: the request's hash and the first response.
+/// A stored idempotency record: the request's hash and the first response. A claim (see
+/// [`Tx::claim_idempotency`]) is a record with an empty response, seen only by the
+/// transaction holding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     pub request_hash: Vec<u8>,
@@ -268,15 +277,37 @@ pub struct ApiKeyRow {
 /// transaction: nothing is visible to others until the job returns `Ok` and commits.
 #[async_trait::async_trait]
 pub trait Tx: Send {
-    async fn upsert_organisation(&mut self, org: &Organisation) -> Result<(), StoreError>;
+    /// Registers an organisation in `municipality`'s registry, or renames it there; other
+    /// municipalities' records of the same organisation are not touched.
+    async fn upsert_organisation(
+        &mut self,
+        municipality: &str,
+        org: &Organisation,
+    ) -> Result<(), StoreError>;
+    /// Creates or renames an area. An area never changes municipality: an id registered
+    /// by another municipality is [`StoreError::OtherMunicipality`].
     async fn upsert_area(&mut self, area: &Area) -> Result<(), StoreError>;
-    async fn upsert_department(&mut self, department: &Department) -> Result<(), StoreError>;
-    async fn organisation(&mut self, id: &str) -> Result<Option<Organisation>, StoreError>;
+    /// Creates or replaces a department of `municipality`: its area must lie there and its
+    /// organisation be registered there. An id registered by another municipality is
+    /// [`StoreError::OtherMunicipality`].
+    async fn upsert_department(
+        &mut self,
+        municipality: &str,
+        department: &Department,
+    ) -> Result<(), StoreError>;
+    /// An organisation as `municipality` registered it.
+    async fn organisation(
+        &mut self,
+        municipality: &str,
+        id: &str,
+    ) -> Result<Option<Organisation>, StoreError>;
     async fn area(&mut self, id: &str) -> Result<Option<Area>, StoreError>;
     async fn department(&mut self, id: &str) -> Result<Option<Department>, StoreError>;
-    /// Departments, optionally of one organisation, ordered by id, after `after`.
+    /// Departments of `municipality`, optionally of one organisation, ordered by id, after
+    /// `after`.
     async fn departments(
         &mut self,
+        municipality: &str,
         organisation: Option<&str>,
         after: Option<&str>,
         limit: u32,
@@ -415,11 +446,27 @@ pub trait Tx: Send {
         pool: &PoolUse,
     ) -> Result<(), StoreError>;
 
+    /// The stored record of `key`, if a request under it has committed.
     async fn idempotency(
         &mut self,
         principal: &str,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Claims `key` for this transaction, before the request's job reads any state. A key
+    /// that a concurrent transaction has claimed is waited for until that transaction ends
+    /// (on PostgreSQL; SQLite runs one job at a time), so that requests under one key run
+    /// one after the other. Returns the record of the request that claimed the key first
+    /// and committed, or `None` when this transaction now holds the claim: it must then
+    /// store its response with [`Tx::put_idempotency`]. A claim ends with its transaction,
+    /// so a job that fails leaves the key free.
+    async fn claim_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        request_hash: &[u8],
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Stores the response of the request under `key`: fills this transaction's claim, or
+    /// inserts the record. A key that already has a response keeps it (an error).
     async fn put_idempotency(
         &mut self,
         principal: &str,

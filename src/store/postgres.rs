@@ -16,7 +16,7 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::sqlite::{
     counters_from_db, counters_to_db, decision_kind, decode_decimal, decode_json,
-    dwellings_from_db, encode_json, micros, parse_case_kind,
+    dwellings_from_db, empty_response_refused, encode_json, micros, parse_case_kind,
 };
 use super::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionFilter, DecisionRecord, Department,
@@ -301,8 +301,8 @@ impl PgTx<'_> {
     /// Notes the first error (the transaction is aborted from here on) and converts it.
     fn failed(&mut self, error: tokio_postgres::Error) -> StoreError {
         let message = describe(&error);
-        // A lost race to insert an idempotency key: the job run again finds the first
-        // response.
+        // A lost race to insert an idempotency record without claiming the key first: the
+        // job run again finds the first response.
         let lost_race = error.code() == Some(&SqlState::UNIQUE_VIOLATION)
             && error
                 .as_db_error()
@@ -451,52 +451,84 @@ fn pool_row(row: &Row) -> Result<PoolUse, StoreError> {
 
 #[async_trait::async_trait]
 impl Tx for PgTx<'_> {
-    async fn upsert_organisation(&mut self, org: &Organisation) -> Result<(), StoreError> {
+    async fn upsert_organisation(
+        &mut self,
+        municipality: &str,
+        org: &Organisation,
+    ) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO organisations (id, name) VALUES ($1, $2) \
-             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
-            &[&org.id, &org.name],
+            "INSERT INTO organisations (municipality, id, name) VALUES ($1, $2, $3) \
+             ON CONFLICT (municipality, id) DO UPDATE SET name = EXCLUDED.name",
+            &[&municipality, &org.id, &org.name],
         )
         .await?;
         Ok(())
     }
 
     async fn upsert_area(&mut self, area: &Area) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO areas (id, municipality, name) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET municipality = EXCLUDED.municipality, \
-             name = EXCLUDED.name",
-            &[&area.id, &area.municipality, &area.name],
-        )
-        .await?;
+        // Another municipality's area is left as it is: no row changes.
+        let changed = self
+            .execute(
+                "INSERT INTO areas (id, municipality, name) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name \
+                 WHERE areas.municipality = EXCLUDED.municipality",
+                &[&area.id, &area.municipality, &area.name],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::OtherMunicipality {
+                what: "area",
+                id: area.id.clone(),
+            });
+        }
         Ok(())
     }
 
-    async fn upsert_department(&mut self, department: &Department) -> Result<(), StoreError> {
+    async fn upsert_department(
+        &mut self,
+        municipality: &str,
+        department: &Department,
+    ) -> Result<(), StoreError> {
         let dwellings = i64::from(department.dwellings);
-        self.execute(
-            "INSERT INTO departments (id, organisation, area, name, dwellings) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) DO UPDATE SET organisation = EXCLUDED.organisation, \
-             area = EXCLUDED.area, name = EXCLUDED.name, dwellings = EXCLUDED.dwellings",
-            &[
-                &department.id,
-                &department.organisation,
-                &department.area,
-                &department.name,
-                &dwellings,
-            ],
-        )
-        .await?;
+        let changed = self
+            .execute(
+                "INSERT INTO departments (id, municipality, organisation, area, name, dwellings) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (id) DO UPDATE SET organisation = EXCLUDED.organisation, \
+                 area = EXCLUDED.area, name = EXCLUDED.name, dwellings = EXCLUDED.dwellings \
+                 WHERE departments.municipality = EXCLUDED.municipality",
+                &[
+                    &department.id,
+                    &municipality,
+                    &department.organisation,
+                    &department.area,
+                    &department.name,
+                    &dwellings,
+                ],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::OtherMunicipality {
+                what: "department",
+                id: department.id.clone(),
+            });
+        }
         Ok(())
     }
 
-    async fn organisation(&mut self, id: &str) -> Result<Option<Organisation>, StoreError> {
-        self.query_opt("SELECT id, name FROM organisations WHERE id = $1", &[&id])
-            .await?
-            .as_ref()
-            .map(organisation_row)
-            .transpose()
+    async fn organisation(
+        &mut self,
+        municipality: &str,
+        id: &str,
+    ) -> Result<Option<Organisation>, StoreError> {
+        self.query_opt(
+            "SELECT id, name FROM organisations WHERE municipality = $1 AND id = $2",
+            &[&municipality, &id],
+        )
+        .await?
+        .as_ref()
+        .map(organisation_row)
+        .transpose()
     }
 
     async fn area(&mut self, id: &str) -> Result<Option<Area>, StoreError> {
@@ -521,13 +553,15 @@ impl Tx for PgTx<'_> {
 
     async fn departments(
         &mut self,
+        municipality: &str,
         organisation: Option<&str>,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Department>, StoreError> {
         let limit = i64::from(limit);
-        let mut sql = format!("SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE TRUE");
-        let mut params: Vec<Param<'_>> = Vec::new();
+        let mut sql =
+            format!("SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE municipality = $1");
+        let mut params: Vec<Param<'_>> = vec![&municipality];
         if let Some(organisation) = &organisation {
             params.push(organisation);
             sql.push_str(&format!(" AND organisation = ${}", params.len()));
@@ -886,18 +920,51 @@ impl Tx for PgTx<'_> {
         .transpose()
     }
 
+    async fn claim_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        request_hash: &[u8],
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        // Waits on the unique index while another transaction's claim of the key is
+        // uncommitted; inserts nothing once a claim has committed (with its response).
+        let claimed = self
+            .execute(
+                "INSERT INTO idempotency (principal, key, request_hash, response) \
+                 VALUES ($1, $2, $3, ''::bytea) ON CONFLICT (principal, key) DO NOTHING",
+                &[&principal, &key, &request_hash],
+            )
+            .await?;
+        if claimed == 1 {
+            return Ok(None);
+        }
+        // A new statement, so a new snapshot under READ COMMITTED: the committed record.
+        self.idempotency(principal, key).await
+    }
+
     async fn put_idempotency(
         &mut self,
         principal: &str,
         key: &str,
         record: &IdempotencyRecord,
     ) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO idempotency (principal, key, request_hash, response) \
-             VALUES ($1, $2, $3, $4)",
-            &[&principal, &key, &record.request_hash, &record.response],
-        )
-        .await?;
+        empty_response_refused(record)?;
+        // This transaction's own claim is the only row with an empty response it can see.
+        let filled = self
+            .execute(
+                "UPDATE idempotency SET request_hash = $3, response = $4 \
+                 WHERE principal = $1 AND key = $2 AND length(response) = 0",
+                &[&principal, &key, &record.request_hash, &record.response],
+            )
+            .await?;
+        if filled == 0 {
+            self.execute(
+                "INSERT INTO idempotency (principal, key, request_hash, response) \
+                 VALUES ($1, $2, $3, $4)",
+                &[&principal, &key, &record.request_hash, &record.response],
+            )
+            .await?;
+        }
         Ok(())
     }
 

@@ -531,6 +531,16 @@ pub(super) fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<
         .map_err(|e| StoreError::Corrupt(format!("a stored JSON body does not parse: {e}")))
 }
 
+/// An empty response marks a claim (see `Tx::claim_idempotency`), so none is stored.
+pub(super) fn empty_response_refused(record: &IdempotencyRecord) -> Result<(), StoreError> {
+    if record.response.is_empty() {
+        return Err(StoreError::Database(
+            "an idempotency record needs a response: an empty one marks a claim".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn decode_decimal(
     text: Option<String>,
 ) -> Result<Option<rust_decimal::Decimal>, StoreError> {
@@ -744,46 +754,73 @@ fn counters_row(row: &Row<'_>) -> Result<QuotaCounters, StoreError> {
 
 #[async_trait::async_trait]
 impl Tx for SqliteTx<'_> {
-    async fn upsert_organisation(&mut self, org: &Organisation) -> Result<(), StoreError> {
+    async fn upsert_organisation(
+        &mut self,
+        municipality: &str,
+        org: &Organisation,
+    ) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO organisations (id, name) VALUES (?1, ?2) \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-            params![org.id, org.name],
+            "INSERT INTO organisations (municipality, id, name) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (municipality, id) DO UPDATE SET name = excluded.name",
+            params![municipality, org.id, org.name],
         )?;
         Ok(())
     }
 
     async fn upsert_area(&mut self, area: &Area) -> Result<(), StoreError> {
-        self.execute(
+        // Another municipality's area is left as it is: no row changes.
+        let changed = self.execute(
             "INSERT INTO areas (id, municipality, name) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (id) DO UPDATE SET municipality = excluded.municipality, \
-             name = excluded.name",
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name \
+             WHERE areas.municipality = excluded.municipality",
             params![area.id, area.municipality, area.name],
         )?;
+        if changed == 0 {
+            return Err(StoreError::OtherMunicipality {
+                what: "area",
+                id: area.id.clone(),
+            });
+        }
         Ok(())
     }
 
-    async fn upsert_department(&mut self, department: &Department) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO departments (id, organisation, area, name, dwellings) \
-             VALUES (?1, ?2, ?3, ?4, ?5) \
+    async fn upsert_department(
+        &mut self,
+        municipality: &str,
+        department: &Department,
+    ) -> Result<(), StoreError> {
+        let changed = self.execute(
+            "INSERT INTO departments (id, municipality, organisation, area, name, dwellings) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
              ON CONFLICT (id) DO UPDATE SET organisation = excluded.organisation, \
-             area = excluded.area, name = excluded.name, dwellings = excluded.dwellings",
+             area = excluded.area, name = excluded.name, dwellings = excluded.dwellings \
+             WHERE departments.municipality = excluded.municipality",
             params![
                 department.id,
+                municipality,
                 department.organisation,
                 department.area,
                 department.name,
                 i64::from(department.dwellings)
             ],
         )?;
+        if changed == 0 {
+            return Err(StoreError::OtherMunicipality {
+                what: "department",
+                id: department.id.clone(),
+            });
+        }
         Ok(())
     }
 
-    async fn organisation(&mut self, id: &str) -> Result<Option<Organisation>, StoreError> {
+    async fn organisation(
+        &mut self,
+        municipality: &str,
+        id: &str,
+    ) -> Result<Option<Organisation>, StoreError> {
         self.row(
-            "SELECT id, name FROM organisations WHERE id = ?1",
-            [id],
+            "SELECT id, name FROM organisations WHERE municipality = ?1 AND id = ?2",
+            [municipality, id],
             organisation_row,
         )
     }
@@ -806,12 +843,14 @@ impl Tx for SqliteTx<'_> {
 
     async fn departments(
         &mut self,
+        municipality: &str,
         organisation: Option<&str>,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Department>, StoreError> {
-        let mut sql = format!("SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE 1 = 1");
-        let mut values: Vec<Value> = Vec::new();
+        let mut sql =
+            format!("SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE municipality = ?1");
+        let mut values: Vec<Value> = vec![Value::Text(municipality.to_owned())];
         if let Some(organisation) = organisation {
             values.push(Value::Text(organisation.to_owned()));
             sql.push_str(&format!(" AND organisation = ?{}", values.len()));
@@ -1201,17 +1240,45 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    async fn claim_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        request_hash: &[u8],
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        // One writer: no claim of another job can be pending, only committed (or released
+        // earlier in this batch).
+        let claimed = self.execute(
+            "INSERT INTO idempotency (principal, key, request_hash, response) \
+             VALUES (?1, ?2, ?3, X'') ON CONFLICT (principal, key) DO NOTHING",
+            params![principal, key, request_hash],
+        )?;
+        if claimed == 1 {
+            return Ok(None);
+        }
+        self.idempotency(principal, key).await
+    }
+
     async fn put_idempotency(
         &mut self,
         principal: &str,
         key: &str,
         record: &IdempotencyRecord,
     ) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO idempotency (principal, key, request_hash, response) \
-             VALUES (?1, ?2, ?3, ?4)",
+        empty_response_refused(record)?;
+        // This job's own claim is the only row with an empty response.
+        let filled = self.execute(
+            "UPDATE idempotency SET request_hash = ?3, response = ?4 \
+             WHERE principal = ?1 AND key = ?2 AND length(response) = 0",
             params![principal, key, record.request_hash, record.response],
         )?;
+        if filled == 0 {
+            self.execute(
+                "INSERT INTO idempotency (principal, key, request_hash, response) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![principal, key, record.request_hash, record.response],
+            )?;
+        }
         Ok(())
     }
 

@@ -180,6 +180,50 @@ impl TestServer {
     }
 }
 
+/// A second municipality beside the seeded 0101: Frederiksberg (0147), with a municipality
+/// key of its own and its own registry: the organisation FAB and its department
+/// `fab-syd-1` in the area `frederiksberg-syd`. Returns 0147's municipality key.
+pub async fn seed_frederiksberg(server: &TestServer) -> String {
+    let (_, key) = server
+        .new_key(Principal::Municipality {
+            municipality: "0147".into(),
+        })
+        .await;
+    let mut r = server.registry(Some(&key)).await;
+    r.upsert_organisation(pb::UpsertOrganisationRequest {
+        idempotency_key: "seed-0147-org-fab".into(),
+        organisation: Some(pb::Organisation {
+            id: "fab".into(),
+            name: "Frederiksberg Boligfond".into(),
+        }),
+    })
+    .await
+    .expect("0147's organisation");
+    r.upsert_area(pb::UpsertAreaRequest {
+        idempotency_key: "seed-0147-area".into(),
+        area: Some(pb::Area {
+            id: "frederiksberg-syd".into(),
+            municipality_code: "0147".into(),
+            name: "Frederiksberg Syd".into(),
+        }),
+    })
+    .await
+    .expect("0147's area");
+    r.upsert_department(pb::UpsertDepartmentRequest {
+        idempotency_key: "seed-0147-dept".into(),
+        department: Some(pb::Department {
+            id: "fab-syd-1".into(),
+            organisation_id: "fab".into(),
+            area_id: "frederiksberg-syd".into(),
+            name: "Syd 1".into(),
+            dwellings: 200,
+        }),
+    })
+    .await
+    .expect("0147's department");
+    key
+}
+
 /// A small Copenhagen of 2007: FSB's Tingbjerg (exposed), KAB's Bispeparken (high-risk,
 /// 41.2 %), KAB's Nordvest (neutral) and FSB's Hulgård (risk).
 pub async fn seed_at(addr: SocketAddr, municipality_key: &str) {
