@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::auth::Authenticator;
+use super::auth::{Authenticator, Needs};
 use super::convert::{self, Reader};
 use super::pb::{self, housing_organisation_service_server::HousingOrganisationService};
 use super::{invalid, status};
@@ -20,7 +20,7 @@ impl HousingOrganisationService for HousingApi {
         &self,
         request: Request<pb::RegisterVacancyRequest>,
     ) -> Result<Response<pb::RegisterVacancyResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self.auth.caller(&request, Needs::Writer).await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -49,7 +49,7 @@ impl HousingOrganisationService for HousingApi {
         &self,
         request: Request<pb::ProposeLettingRequest>,
     ) -> Result<Response<pb::ProposeLettingResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self.auth.caller(&request, Needs::Writer).await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -81,7 +81,7 @@ impl HousingOrganisationService for HousingApi {
         &self,
         request: Request<pb::EvaluateLettingRequest>,
     ) -> Result<Response<pb::EvaluateLettingResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self.auth.caller(&request, Needs::Writer).await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let command = ProposeLetting {
@@ -109,7 +109,7 @@ impl HousingOrganisationService for HousingApi {
         &self,
         request: Request<pb::RecordMoveInRequest>,
     ) -> Result<Response<pb::RecordMoveInResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self.auth.caller(&request, Needs::Writer).await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -135,7 +135,7 @@ impl HousingOrganisationService for HousingApi {
         &self,
         request: Request<pb::RecordReplacementOfferAnswerRequest>,
     ) -> Result<Response<pb::RecordReplacementOfferAnswerResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self.auth.caller(&request, Needs::Writer).await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);

@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::auth::Authenticator;
+use super::auth::{Authenticator, Needs};
 use super::convert::{self, Reader};
 use super::pb::{self, municipality_service_server::MunicipalityService};
 use super::{invalid, status};
@@ -36,7 +36,15 @@ impl MunicipalityApi {
         request: Request<(String, String, String, String, String, bool)>,
         approve: bool,
     ) -> Result<Response<pb::MunicipalActResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let what = if approve {
+            "approve lettings"
+        } else {
+            "reject lettings"
+        };
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality(what))
+            .await?;
         let (key, letting_id, date, reason, caseworker, replacement_owed) = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&key);
@@ -65,7 +73,15 @@ impl MunicipalityApi {
         request: Request<pb::SettleRelocationGrantRequest>,
         pay: bool,
     ) -> Result<Response<pb::GrantPool>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let what = if pay {
+            "pay relocation grants"
+        } else {
+            "cancel relocation grants"
+        };
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality(what))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -183,7 +199,10 @@ impl MunicipalityService for MunicipalityApi {
         &self,
         request: Request<pb::MakeReplacementOfferRequest>,
     ) -> Result<Response<pb::MakeReplacementOfferResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("make replacement offers"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -209,7 +228,10 @@ impl MunicipalityService for MunicipalityApi {
         &self,
         request: Request<pb::RecordMunicipalReferralRequest>,
     ) -> Result<Response<pb::RecordMunicipalReferralResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("refer households"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -241,7 +263,10 @@ impl MunicipalityService for MunicipalityApi {
         &self,
         request: Request<pb::LoadAreaStatisticsRequest>,
     ) -> Result<Response<pb::LoadAreaStatisticsResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("load area statistics"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -317,7 +342,10 @@ impl MunicipalityService for MunicipalityApi {
         &self,
         request: Request<pb::DecideRelocationGrantRequest>,
     ) -> Result<Response<pb::DecideRelocationGrantResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("decide relocation grants"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);

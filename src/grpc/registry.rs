@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::auth::Authenticator;
+use super::auth::{Authenticator, Needs};
 use super::convert::Reader;
 use super::pb::{self, registry_service_server::RegistryService};
 use super::{invalid, status};
@@ -21,7 +21,10 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<pb::UpsertOrganisationRequest>,
     ) -> Result<Response<pb::UpsertResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("change the registry"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -45,7 +48,10 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<pb::UpsertAreaRequest>,
     ) -> Result<Response<pb::UpsertResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("change the registry"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -70,7 +76,10 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<pb::UpsertDepartmentRequest>,
     ) -> Result<Response<pb::UpsertResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("change the registry"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
