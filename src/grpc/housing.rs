@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::auth::{Authenticator, Needs};
-use super::convert::{self, Reader};
+use super::convert::{self, Reader, limits};
 use super::pb::{self, housing_organisation_service_server::HousingOrganisationService};
 use super::{invalid, status};
 use crate::service::{AnswerOffer, Ledger, ProposeLetting, RecordMoveIn, RegisterVacancy};
@@ -26,7 +26,7 @@ impl HousingOrganisationService for HousingApi {
         let key = v.key(&r.idempotency_key);
         let command = RegisterVacancy {
             department: v.id("department_id", &r.department_id),
-            vacancy_ref: v.text("vacancy_ref", &r.vacancy_ref, 64),
+            vacancy_ref: v.text("vacancy_ref", &r.vacancy_ref, limits::VACANCY_REF),
             date: v.date("vacancy_date", &r.vacancy_date),
         };
         let command = v.errors.finish(|| command).map_err(invalid)?;

@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::auth::{Authenticator, Needs};
-use super::convert::{self, Reader};
+use super::convert::{self, Reader, limits};
 use super::pb::{self, municipality_service_server::MunicipalityService};
 use super::{invalid, status};
 use crate::engine::{GrantOutcome, ReferralOutcome};
@@ -51,8 +51,8 @@ impl MunicipalityApi {
         let act = MunicipalAct {
             letting_id: v.server_id("letting_id", &letting_id),
             date: v.date("decision_date", &date),
-            reason: v.text("reason", &reason, 4000),
-            caseworker,
+            reason: v.text("reason", &reason, limits::REASON),
+            caseworker: v.optional_reference("caseworker_ref", &caseworker),
             replacement_owed,
         };
         let act = v.errors.finish(|| act).map_err(invalid)?;
@@ -88,7 +88,7 @@ impl MunicipalityApi {
         let act = GrantAct {
             grant_id: v.server_id("grant_id", &r.grant_id),
             date: v.date("date", &r.date),
-            reason: r.reason,
+            reason: v.optional_text("reason", &r.reason, limits::REASON),
         };
         let act = v.errors.finish(|| act).map_err(invalid)?;
         let done = self
@@ -122,13 +122,17 @@ impl MunicipalityService for MunicipalityApi {
         request: Request<pb::ListPendingApprovalsRequest>,
     ) -> Result<Response<pb::ListPendingApprovalsResponse>, Status> {
         let principal = self.auth.principal(&request).await?;
+        not_organisation(&principal)?;
         let r = request.into_inner();
         let size = if r.page_size == 0 {
             100
         } else {
             r.page_size.min(1000)
         };
-        let token = (!r.page_token.is_empty()).then_some(r.page_token);
+        let mut v = Reader::new();
+        // The last letting id of the previous page.
+        let token = v.optional_server_id("page_token", &r.page_token);
+        v.errors.finish(|| ()).map_err(invalid)?;
         let pending = self
             .ledger
             .pending_approvals(&principal, token, size)
@@ -279,9 +283,11 @@ impl MunicipalityService for MunicipalityApi {
         if r.areas.is_empty() {
             v.errors.push("areas", "is empty: give at least one area");
         }
+        let read = v.count("areas", r.areas.len(), limits::AREAS);
         let areas: Vec<_> = r
             .areas
             .iter()
+            .take(read)
             .enumerate()
             .map(|(i, a)| v.area_statistics(&format!("areas[{i}]"), a))
             .collect();
@@ -352,13 +358,10 @@ impl MunicipalityService for MunicipalityApi {
         if r.amount_ore < 0 {
             v.errors.push("amount_ore", "is negative");
         }
-        if r.purpose.is_empty() {
-            v.errors
-                .push("purpose", "is required, such as \"special_housing\"");
-        }
+        v.at_most("amount_ore", r.amount_ore, limits::GRANT_ORE);
         let command = DecideGrant {
             household: v.household("household", r.household.as_ref()),
-            purpose: r.purpose.clone(),
+            purpose: v.term("purpose", &r.purpose, "special_housing"),
             amount: (r.amount_ore > 0).then(|| Money::from_ore(r.amount_ore)),
             date: v.date("decision_date", &r.decision_date),
         };
