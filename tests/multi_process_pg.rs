@@ -181,6 +181,7 @@ async fn a_retry_through_the_other_server_gets_the_first_response() {
                 vacancy_id: registered.vacancy_id,
                 household: Some(household(&format!("hh-{round}"), in_work("37"))),
                 proposal_date: "2007-03-05".into(),
+                ..Default::default()
             })
             .await
             .expect("propose")

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::RwLock;
 use tonic::{Request, Status};
 
-use crate::service::{Principal, ServiceError, new_id};
+use crate::service::{Principal, ServiceError, new_id, require_municipality, require_writer};
 use crate::store::{ApiKeyRow, Store, StoreError};
 
 /// How long a checked key is trusted before the store is asked again (a revoked key stops
@@ -58,6 +58,17 @@ pub async fn create_key(
     Ok((row, secret))
 }
 
+/// What a call asks of its caller's kind of key (a read takes any key: `principal`). It
+/// is checked from the key alone, before the request is read: a key that may not make the
+/// call is refused without any work on a body it may have filled with anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// An organisation's or the municipality's key: not an auditor's.
+    Writer,
+    /// The municipality's key, to do what is named ("approve lettings").
+    Municipality(&'static str),
+}
+
 /// Checks bearer tokens against the stored key hashes.
 #[derive(Clone)]
 pub struct Authenticator {
@@ -71,6 +82,18 @@ impl Authenticator {
             store,
             cache: Arc::default(),
         }
+    }
+
+    /// The caller of `request` if its key may make a call that `needs` this, or
+    /// UNAUTHENTICATED or PERMISSION_DENIED. The service checks again, record by record.
+    pub async fn caller<T>(&self, request: &Request<T>, needs: Needs) -> Result<Principal, Status> {
+        let principal = self.principal(request).await?;
+        match needs {
+            Needs::Writer => require_writer(&principal),
+            Needs::Municipality(what) => require_municipality(&principal, what),
+        }
+        .map_err(super::status)?;
+        Ok(principal)
     }
 
     /// The caller of `request`, or UNAUTHENTICATED.

@@ -11,6 +11,53 @@ use crate::engine::{Comparison, Eligibility, Explanation, LettingOutcome};
 use crate::model::{AreaFacts, BenefitSpell, Channel, Evidence, Household, Person, PersonRole};
 use crate::store::DecisionRecord;
 
+/// The contract's limits, in one place; the comments of `proto/letting/v1/*.proto` state
+/// the same numbers. Each bounds what one request can make the server hold, build or store.
+pub mod limits {
+    /// The largest request the server decodes, in bytes (README, "Limits"). The largest
+    /// request the other limits allow, a load of [`AREAS`] areas with every field at its
+    /// limit, is 178 KB. An empty person costs two bytes on the wire and 136 in memory, so
+    /// a request of nothing else decodes to some 18 MB before validation can refuse it
+    /// (at tonic's default of 4 MiB it was sixteen times that).
+    pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+    /// ID, SERVER ID and PSEUDONYMOUS REF.
+    pub const ID: usize = 64;
+    /// TERM: a word of the rules' vocabulary.
+    pub const TERM: usize = 64;
+    pub const IDEMPOTENCY_KEY: usize = 200;
+    /// A vacancy's own reference ("Bispeparken 3, 2. th.").
+    pub const VACANCY_REF: usize = 64;
+    /// Names of organisations, areas and departments.
+    pub const NAME: usize = 200;
+    /// A caseworker's reasons or note.
+    pub const REASON: usize = 4000;
+    /// DECIMAL text, and its digits after the point.
+    pub const DECIMAL: usize = 32;
+    pub const DECIMAL_PLACES: usize = 8;
+    /// A quarter as text: "2007Q2", "2007-Q2".
+    pub const QUARTER: usize = 8;
+    /// Adults of one household.
+    pub const PERSONS: usize = 10;
+    /// Benefit spells of one person.
+    pub const BENEFIT_SPELLS: usize = 50;
+    /// Referral conditions of one household.
+    pub const REFERRAL_CONDITIONS: usize = 20;
+    /// Areas of one statistics load.
+    pub const AREAS: usize = 500;
+    /// Residents of an area, by any count; eight digits, so never CPR-shaped.
+    pub const RESIDENTS: u64 = 10_000_000;
+    /// Dwellings of one department.
+    pub const DWELLINGS: u32 = 100_000;
+    /// A person's age in years.
+    pub const AGE: u32 = 130;
+    /// A relocation grant, in øre (DKK 1,000,000).
+    pub const GRANT_ORE: i64 = 100_000_000;
+    /// Field errors listed in one answer; the rest are counted.
+    pub const FIELD_ERRORS: usize = 20;
+    /// Characters of a sent value an error message quotes.
+    pub const QUOTE: usize = 40;
+}
+
 /// A field that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
@@ -18,26 +65,54 @@ pub struct FieldError {
     pub reason: String,
 }
 
-/// Every field that failed, so a caller can fix them all at once.
+/// The fields that failed, so a caller can fix them all at once: the first
+/// [`limits::FIELD_ERRORS`] of them, and how many more there were.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Invalid(pub Vec<FieldError>);
+pub struct Invalid {
+    errors: Vec<FieldError>,
+    more: usize,
+}
 
 impl Invalid {
-    pub fn push(&mut self, field: impl Into<String>, reason: impl Into<String>) {
-        self.0.push(FieldError {
+    /// Records a field's error. A reason never shows a CPR-shaped run, whatever it quotes
+    /// (a number, say); past [`limits::FIELD_ERRORS`] errors are counted, not kept, so the
+    /// answer to a request of a million bad entries stays small.
+    pub fn push(&mut self, field: impl Into<String>, reason: impl AsRef<str>) {
+        if self.errors.len() >= limits::FIELD_ERRORS {
+            self.more = self.more.saturating_add(1);
+            return;
+        }
+        self.errors.push(FieldError {
             field: field.into(),
-            reason: reason.into(),
+            reason: redact(reason.as_ref()),
         });
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The errors listed.
+    pub fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
+    /// How many errors there were beyond those listed.
+    pub fn more(&self) -> usize {
+        self.more
+    }
+
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Invalid> {
-        if self.0.is_empty() {
+        if self.errors.is_empty() {
             Ok(value())
         } else {
             Err(self)
         }
     }
 }
+
+const CPR_REASON: &str = "looks like a CPR number (six digits, an optional dash and four digits): \
+     a CPR number is never sent to this service; use a pseudonymous reference";
 
 /// Collects field errors while reading a request.
 pub struct Reader {
@@ -51,14 +126,71 @@ impl Reader {
         }
     }
 
+    /// The check every text field of a request passes, whatever else its kind asks: at
+    /// most `max` characters, present if `required`, and no CPR-shaped run, since what
+    /// passes may be stored in the decision log and quoted back. False when it failed
+    /// (the error is recorded).
+    pub fn bounded(&mut self, field: &str, text: &str, max: usize, required: bool) -> bool {
+        // White space alone is no answer to a required field (and is refused at any length).
+        if text.is_empty() || (required && text.trim().is_empty()) {
+            if required {
+                self.errors
+                    .push(field, format!("is required: 1 to {max} characters"));
+            }
+            return !required;
+        }
+        // Bytes first: a megabyte is refused without counting its characters.
+        let long = if text.len() > max.saturating_mul(4) {
+            Some(format!("is {} bytes long", text.len()))
+        } else {
+            let n = text.chars().count();
+            (n > max).then(|| format!("is {n} characters long"))
+        };
+        if let Some(long) = long {
+            self.errors
+                .push(field, format!("{long}: at most {max} characters"));
+            return false;
+        }
+        // A UUID is taken by its shape: the service's ids are UUIDs, callers are advised to
+        // use them as idempotency keys, and their random hex digits can line up like a CPR
+        // number (in about one in a hundred).
+        if looks_like_cpr(text) && !is_uuid(text) {
+            // The value is not echoed: it may be a real CPR number.
+            self.errors.push(field, CPR_REASON);
+            return false;
+        }
+        true
+    }
+
+    /// A repeated field of `len` entries holding at most `max`: how many to read. Entries
+    /// past the limit are not read, so neither they nor their errors are ever built.
+    pub fn count(&mut self, field: &str, len: usize, max: usize) -> usize {
+        if len > max {
+            self.errors
+                .push(field, format!("has {len} entries: at most {max}"));
+        }
+        len.min(max)
+    }
+
+    /// A number at most `max`.
+    pub fn at_most<N: PartialOrd + std::fmt::Display>(&mut self, field: &str, n: N, max: N) -> N {
+        if n > max {
+            self.errors.push(field, format!("is {n}: at most {max}"));
+        }
+        n
+    }
+
     pub fn date(&mut self, field: &str, text: &str) -> NaiveDate {
-        match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            Ok(d) if text.len() == 10 => d,
-            _ => {
+        let parsed = (text.len() == 10)
+            .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .flatten();
+        match parsed {
+            Some(d) => d,
+            None => {
                 let reason = if text.is_empty() {
                     "is required: a date written YYYY-MM-DD".to_owned()
                 } else {
-                    format!("`{text}` is not a date written YYYY-MM-DD")
+                    format!("{} is not a date written YYYY-MM-DD", quote(text))
                 };
                 self.errors.push(field, reason);
                 NaiveDate::MIN
@@ -70,77 +202,172 @@ impl Reader {
         (!text.is_empty()).then(|| self.date(field, text))
     }
 
-    pub fn decimal(&mut self, field: &str, text: &str) -> Option<Decimal> {
+    /// A DECIMAL at most `max`, or none when empty.
+    pub fn decimal(&mut self, field: &str, text: &str, max: Decimal) -> Option<Decimal> {
+        let d = self.decimal_text(field, text)?;
+        if d > max {
+            self.errors.push(field, format!("is {d}: at most {max}"));
+            return None;
+        }
+        Some(d)
+    }
+
+    /// A SHARE: a DECIMAL from 0 to 1, or none when empty.
+    pub fn share(&mut self, field: &str, text: &str) -> Option<Decimal> {
+        let d = self.decimal_text(field, text)?;
+        if d > Decimal::ONE {
+            self.errors.push(
+                field,
+                "is a share: write it between 0 and 1, such as \"0.412\"",
+            );
+            return None;
+        }
+        Some(d)
+    }
+
+    fn decimal_text(&mut self, field: &str, text: &str) -> Option<Decimal> {
         if text.is_empty() {
             return None;
         }
-        // The contract's DECIMAL: digits, at most one "." followed by at least one digit,
+        // The contract's DECIMAL: digits, at most one "." followed by one to eight digits,
         // no sign, exponent or separator, at most 18 significant digits. (The decimal
-        // parser alone also takes "+5", "3.", ".5", "1_000" and "-0".)
+        // parser alone also takes "+5", "3.", ".5", "1_000" and "-0".) Eight places and the
+        // callers' bounds keep every run of digits shorter than a CPR number.
         let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        let significant = format!("{whole}{fraction}").trim_start_matches('0').len();
-        let well_formed = digits(whole) && digits(fraction) && significant <= 18;
+        let significant = whole
+            .trim_start_matches('0')
+            .len()
+            .saturating_add(fraction.len());
+        let well_formed = text.len() <= limits::DECIMAL
+            && digits(whole)
+            && digits(fraction)
+            && fraction.len() <= limits::DECIMAL_PLACES
+            && significant <= 18;
         match Decimal::from_str_exact(text) {
             Ok(d) if well_formed => Some(d),
             _ => {
-                self.errors
-                    .push(field, format!("`{text}` is not a decimal such as \"0.44\""));
+                self.errors.push(
+                    field,
+                    format!(
+                        "{} is not a decimal such as \"0.44\" (at most {} characters and {} decimals)",
+                        quote(text),
+                        limits::DECIMAL,
+                        limits::DECIMAL_PLACES
+                    ),
+                );
                 None
             }
         }
     }
 
+    /// An ID: 1-64 characters of a-z, 0-9 and -, not starting with -.
     pub fn id(&mut self, field: &str, text: &str) -> String {
-        let ok = !text.is_empty()
-            && text.len() <= 64
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !text.starts_with('-');
-        if !ok {
+        let well_formed = |t: &str| {
+            !t.starts_with('-')
+                && t.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        if self.bounded(field, text, limits::ID, true) && !well_formed(text) {
             self.errors.push(
                 field,
-                format!("`{text}` is not an id: 1-64 characters of a-z, 0-9 and -"),
+                format!(
+                    "{} is not an id: 1-64 characters of a-z, 0-9 and -",
+                    quote(text)
+                ),
             );
         }
         text.to_owned()
     }
 
+    /// An optional ID (a page token): empty, or an ID.
+    pub fn optional_id(&mut self, field: &str, text: &str) -> Option<String> {
+        (!text.is_empty()).then(|| self.id(field, text))
+    }
+
+    /// A SERVER ID: what the service returned, sent back.
     pub fn server_id(&mut self, field: &str, text: &str) -> String {
-        if text.is_empty() || text.len() > 64 {
-            self.errors
-                .push(field, "is required: the id the service returned");
+        if self.bounded(field, text, limits::ID, true)
+            && !text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".:_-".contains(&b))
+        {
+            self.errors.push(
+                field,
+                "is not an id the service returned: 1-64 characters of A-Z, a-z, 0-9 and . : _ -",
+            );
         }
         text.to_owned()
     }
 
+    /// An optional SERVER ID (a page token): empty, or a SERVER ID.
+    pub fn optional_server_id(&mut self, field: &str, text: &str) -> Option<String> {
+        (!text.is_empty()).then(|| self.server_id(field, text))
+    }
+
+    /// Free text of 1 to `max` characters.
     pub fn text(&mut self, field: &str, text: &str, max: usize) -> String {
-        if text.trim().is_empty() || text.chars().count() > max {
-            self.errors
-                .push(field, format!("is required: 1 to {max} characters"));
-        }
+        self.bounded(field, text, max, true);
+        text.to_owned()
+    }
+
+    /// Free text of at most `max` characters, or none.
+    pub fn optional_text(&mut self, field: &str, text: &str, max: usize) -> String {
+        self.bounded(field, text, max, false);
         text.to_owned()
     }
 
     /// A pseudonymous reference: never a CPR number.
     pub fn reference(&mut self, field: &str, text: &str) -> String {
-        if text.is_empty() || text.len() > 64 {
+        if text.is_empty() {
             self.errors.push(
                 field,
                 "is required: a pseudonymous reference of 1-64 characters",
             );
-        } else if !text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".:_-".contains(&b))
+        } else {
+            self.optional_reference(field, text);
+        }
+        text.to_owned()
+    }
+
+    /// An optional pseudonymous reference: empty, or a PSEUDONYMOUS REF.
+    pub fn optional_reference(&mut self, field: &str, text: &str) -> String {
+        if self.bounded(field, text, limits::ID, false)
+            && !text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".:_-".contains(&b))
         {
             self.errors
                 .push(field, "may hold only A-Z, a-z, 0-9 and . : _ -");
-        } else if looks_like_cpr(text) {
-            // The value is not echoed: it may be a real CPR number.
+        }
+        text.to_owned()
+    }
+
+    /// A TERM of the rules' vocabulary: 1-64 characters of a-z, 0-9 and _; `example` is
+    /// named when it is missing.
+    pub fn term(&mut self, field: &str, text: &str, example: &str) -> String {
+        if text.is_empty() {
+            self.errors
+                .push(field, format!("is required, such as \"{example}\""));
+        } else {
+            self.optional_term(field, text);
+        }
+        text.to_owned()
+    }
+
+    /// An optional TERM: empty, or a TERM.
+    pub fn optional_term(&mut self, field: &str, text: &str) -> String {
+        if self.bounded(field, text, limits::TERM, false)
+            && !text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
             self.errors.push(
                 field,
-                "looks like a CPR number: identify the household by your own pseudonymous reference, never by CPR",
+                format!(
+                    "{} is not a term of the rules: 1-64 characters of a-z, 0-9 and _",
+                    quote(text)
+                ),
             );
         }
         text.to_owned()
@@ -150,18 +377,24 @@ impl Reader {
         if !(text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit())) {
             self.errors.push(
                 field,
-                format!("`{text}` is not a four-digit municipality code such as \"0101\""),
+                format!(
+                    "{} is not a four-digit municipality code such as \"0101\"",
+                    quote(text)
+                ),
             );
         }
         text.to_owned()
     }
 
     pub fn key(&mut self, text: &str) -> String {
-        if text.is_empty() || text.len() > 200 {
+        let field = "idempotency_key";
+        if text.is_empty() {
             self.errors.push(
-                "idempotency_key",
+                field,
                 "is required: a unique key of 1-200 characters per request (a UUID, say)",
             );
+        } else {
+            self.bounded(field, text, limits::IDEMPOTENCY_KEY, true);
         }
         text.to_owned()
     }
@@ -186,8 +419,13 @@ impl Reader {
             };
         };
         let applicant_ref = self.reference(&format!("{field}.applicant_ref"), &h.applicant_ref);
+        let read = self.count(
+            &format!("{field}.persons"),
+            h.persons.len(),
+            limits::PERSONS,
+        );
         let mut persons = Vec::new();
-        for (i, p) in h.persons.iter().enumerate() {
+        for (i, p) in h.persons.iter().take(read).enumerate() {
             let pf = format!("{field}.persons[{i}]");
             let role = match pb::PersonRole::try_from(p.role) {
                 Ok(pb::PersonRole::Applicant) => PersonRole::Applicant,
@@ -202,15 +440,15 @@ impl Reader {
                     continue;
                 }
             };
+            let spells = self.count(
+                &format!("{pf}.benefit_spells"),
+                p.benefit_spells.len(),
+                limits::BENEFIT_SPELLS,
+            );
             let mut benefits = Vec::new();
-            for (j, b) in p.benefit_spells.iter().enumerate() {
+            for (j, b) in p.benefit_spells.iter().take(spells).enumerate() {
                 let bf = format!("{pf}.benefit_spells[{j}]");
-                if b.kind.is_empty() {
-                    self.errors.push(
-                        format!("{bf}.kind"),
-                        "is required, such as \"cash_benefit\"",
-                    );
-                }
+                let kind = self.term(&format!("{bf}.kind"), &b.kind, "cash_benefit");
                 let from = self.date(&format!("{bf}.from_date"), &b.from_date);
                 let to = self.optional_date(&format!("{bf}.to_date"), &b.to_date);
                 if let Some(to) = to
@@ -219,21 +457,21 @@ impl Reader {
                     self.errors
                         .push(format!("{bf}.to_date"), "is before from_date");
                 }
-                benefits.push(BenefitSpell {
-                    kind: b.kind.clone(),
-                    from,
-                    to,
-                });
+                benefits.push(BenefitSpell { kind, from, to });
             }
             persons.push(Person {
                 role,
                 cohabiting_since: self
                     .optional_date(&format!("{pf}.cohabiting_since"), &p.cohabiting_since),
                 benefits,
-                weekly_work_hours: self
-                    .decimal(&format!("{pf}.weekly_work_hours"), &p.weekly_work_hours),
+                weekly_work_hours: self.decimal(
+                    &format!("{pf}.weekly_work_hours"),
+                    &p.weekly_work_hours,
+                    // The hours of a week.
+                    Decimal::from(168),
+                ),
                 student: p.student,
-                age: (p.age > 0).then_some(p.age),
+                age: (p.age > 0).then(|| self.at_most(&format!("{pf}.age"), p.age, limits::AGE)),
                 gives_up_larger_dwelling_in_municipality: p
                     .gives_up_larger_dwelling_in_municipality,
                 separated_on: self.optional_date(&format!("{pf}.separated_on"), &p.separated_on),
@@ -249,20 +487,42 @@ impl Reader {
             .iter()
             .filter(|p| p.role == PersonRole::Applicant)
             .count();
-        if applicants != 1 {
+        // Over the limit, the persons were not all read: their applicants are not counted.
+        if applicants != 1 && read == h.persons.len() {
             self.errors.push(
                 format!("{field}.persons"),
                 format!("must have exactly one person with role APPLICANT, has {applicants}"),
             );
         }
+        let conditions = self.count(
+            &format!("{field}.referral_conditions"),
+            h.referral_conditions.len(),
+            limits::REFERRAL_CONDITIONS,
+        );
+        let referral_conditions = h
+            .referral_conditions
+            .iter()
+            .take(conditions)
+            .enumerate()
+            .map(|(i, c)| {
+                self.term(
+                    &format!("{field}.referral_conditions[{i}]"),
+                    c,
+                    "released_within_6_months",
+                )
+            })
+            .collect();
+        let current_area_class = self.optional_term(
+            &format!("{field}.current_area_class"),
+            &h.current_area_class,
+        );
         Household {
             applicant_ref,
             lives_in_department: h.lives_in_department,
             persons,
-            referral_conditions: h.referral_conditions.clone(),
+            referral_conditions,
             resource_weak: h.resource_weak,
-            current_area_class: (!h.current_area_class.is_empty())
-                .then(|| h.current_area_class.clone()),
+            current_area_class: (!current_area_class.is_empty()).then_some(current_area_class),
             waiting_list_registered_on: self.optional_date(
                 &format!("{field}.waiting_list_registered_on"),
                 &h.waiting_list_registered_on,
@@ -278,8 +538,16 @@ impl Reader {
         s: &pb::AreaStatistics,
     ) -> crate::service::AreaStatisticsInput {
         let area = self.id(&format!("{field}.area_id"), &s.area_id);
-        if let (Some(w), Some(without)) =
-            (s.working_age_residents, s.without_labour_market_attachment)
+        let mut count = |name: &str, n: Option<u64>| {
+            n.map(|n| self.at_most(&format!("{field}.{name}"), n, limits::RESIDENTS))
+        };
+        let working_age_residents = count("working_age_residents", s.working_age_residents);
+        let without_labour_market_attachment = count(
+            "without_labour_market_attachment",
+            s.without_labour_market_attachment,
+        );
+        let residents = count("residents", s.residents);
+        if let (Some(w), Some(without)) = (working_age_residents, without_labour_market_attachment)
             && without > w
         {
             self.errors.push(
@@ -288,25 +556,22 @@ impl Reader {
             );
         }
         let mut share = |name: &str, text: &str| {
-            let value = self.decimal(&format!("{field}.{name}"), text);
-            if value.is_some_and(|v| v > Decimal::ONE)
-                && name != "conviction_rate_ratio"
-                && name != "self_supporting_weeks"
-            {
-                self.errors.push(
-                    format!("{field}.{name}"),
-                    "is a share: write it between 0 and 1, such as \"0.412\"",
-                );
+            let field = format!("{field}.{name}");
+            match name {
+                // A multiple of the national rate, not a share.
+                "conviction_rate_ratio" => self.decimal(&field, text, Decimal::from(1000)),
+                // Weeks of a year.
+                "self_supporting_weeks" => self.decimal(&field, text, Decimal::from(53)),
+                _ => self.share(&field, text),
             }
-            value
         };
         let facts = AreaFacts {
             id: area.clone(),
             name: None,
-            working_age_residents: s.working_age_residents,
-            without_labour_market_attachment: s.without_labour_market_attachment,
+            working_age_residents,
+            without_labour_market_attachment,
             share_without_attachment: None,
-            residents: s.residents,
+            residents,
             share_without_work_or_education: share(
                 "share_without_work_or_education",
                 &s.share_without_work_or_education,
@@ -337,19 +602,80 @@ impl Default for Reader {
     }
 }
 
-/// A run of six digits, an optional dash and four digits: the shape of a CPR number.
-pub fn looks_like_cpr(text: &str) -> bool {
+/// Where `text` holds a CPR-shaped run: six digits, an optional dash and four digits, with
+/// no digit just before or after (a longer run of digits is some other number). The byte
+/// ranges of the runs, in order.
+fn cpr_runs(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     let bytes = text.as_bytes();
-    (0..bytes.len()).any(|start| {
-        let digits = |from: usize, n: usize| {
-            bytes
-                .get(from..from + n)
-                .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
-        };
-        digits(start, 6)
-            && (digits(start + 6, 4)
-                || (bytes.get(start + 6) == Some(&b'-') && digits(start + 7, 4)))
+    let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    // The length of the run of digits from `i`.
+    let run = move |i: usize| (i..bytes.len()).take_while(|&j| digit(j)).count();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            let start = at;
+            if !digit(start) || (start > 0 && digit(start - 1)) {
+                at = start.saturating_add(1);
+                continue;
+            }
+            let n = run(start);
+            at = start.saturating_add(n);
+            let found = match n {
+                10 => Some(start..at),
+                6 if bytes.get(at) == Some(&b'-') && run(at.saturating_add(1)) == 4 => {
+                    Some(start..at.saturating_add(5))
+                }
+                _ => None,
+            };
+            if let Some(found) = found {
+                at = found.end;
+                return Some(found);
+            }
+        }
+        None
     })
+}
+
+/// Whether `text` holds a CPR-shaped run (see [`cpr_runs`]).
+pub fn looks_like_cpr(text: &str) -> bool {
+    cpr_runs(text).next().is_some()
+}
+
+/// A sent value as an error message shows it: in backticks, at most
+/// [`limits::QUOTE`] characters and "…", and not at all when it holds a CPR-shaped run.
+pub fn quote(text: &str) -> String {
+    let mut shown: String = text.chars().take(limits::QUOTE).collect();
+    // The cut prefix is checked too: cutting a longer run of digits can leave ten.
+    if looks_like_cpr(text) || looks_like_cpr(&shown) {
+        return "a value shaped like a CPR number (not shown)".to_owned();
+    }
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    format!("`{shown}`")
+}
+
+/// `message` with every CPR-shaped run withheld: for messages that may quote what a
+/// caller sent.
+pub fn redact(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut from = 0;
+    for run in cpr_runs(message) {
+        out.push_str(message.get(from..run.start).unwrap_or_default());
+        out.push_str("[withheld]");
+        from = run.end;
+    }
+    out.push_str(message.get(from..).unwrap_or_default());
+    out
+}
+
+/// A UUID in its usual text form: 8-4-4-4-12 hex digits.
+fn is_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 pub fn channel(c: Channel) -> pb::LettingChannel {
@@ -494,13 +820,117 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
 
     #[test]
     fn cpr_shapes_are_caught() {
-        assert!(looks_like_cpr("010170-1234"));
-        assert!(looks_like_cpr("x0101701234"));
-        assert!(!looks_like_cpr("A-1007"));
-        assert!(!looks_like_cpr("hh-2007-000123"));
-        assert!(!looks_like_cpr("01017-1234"));
+        for cpr in [
+            "010170-1234",
+            "0101701234",
+            "x0101701234",
+            "hh-3112999999-x",
+            "a 010170-1234 b",
+            "010170-1234-5678",
+        ] {
+            assert!(looks_like_cpr(cpr), "{cpr}");
+        }
+        // Not six digits, a dash and four; or part of a longer run of digits.
+        for other in [
+            "A-1007",
+            "hh-2007-000123",
+            "01017-1234",
+            "0101701",
+            "01017012345",
+            "1010170-1234",
+            "010170-12345",
+            "010170--1234",
+            "2007-03-01",
+            "",
+        ] {
+            assert!(!looks_like_cpr(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn quotes_are_short_and_never_cpr_shaped() {
+        assert_eq!(quote("abc"), "`abc`");
+        let long = "q".repeat(1_000);
+        assert_eq!(quote(&long), format!("`{}…`", "q".repeat(40)));
+        assert!(!quote("hh-010170-1234").contains("010170"));
+        // Thirteen digits are no CPR number, but cut after ten of them they would be.
+        let cut = format!("{}0101701234567", "q".repeat(30));
+        assert!(!quote(&cut).contains("0101701234"), "{}", quote(&cut));
+    }
+
+    #[test]
+    fn redaction_withholds_each_run_and_keeps_the_rest() {
+        assert_eq!(
+            redact("vacancy `0190f0c4-0000-7000-8000-0101701234ab` and 010170-1234."),
+            "vacancy `0190f0c4-0000-7000-8000-[withheld]ab` and [withheld]."
+        );
+        assert_eq!(redact("letting 2007-03-01"), "letting 2007-03-01");
+    }
+
+    #[test]
+    fn a_uuid_is_taken_by_its_shape() {
+        let id = crate::service::new_id();
+        assert!(is_uuid(&id), "{id}");
+        let mut v = Reader::new();
+        v.server_id("id", "0190f0c4-0000-7000-8000-0101701234ab");
+        v.key("0190F0C4-0000-4000-8000-0101701234AB");
+        assert!(v.errors.is_empty(), "{:?}", v.errors);
+        v.server_id("id", "0101701234");
+        v.server_id("id", "x-0190f0c4-0000-7000-8000-0101701234ab");
+        v.server_id("id", &"a".repeat(65));
+        v.server_id("id", "");
+        v.key("010170-1234");
+        assert_eq!(v.errors.errors().len(), 5);
+    }
+
+    #[test]
+    fn the_error_list_keeps_twenty_and_counts_the_rest() {
+        let mut v = Reader::new();
+        for i in 0..1_000 {
+            v.date(&format!("d{i}"), "never");
+        }
+        assert_eq!(v.errors.errors().len(), limits::FIELD_ERRORS);
+        assert_eq!(v.errors.more(), 980);
+    }
+
+    /// The largest request the field limits allow must fit the size the server decodes.
+    #[test]
+    fn the_largest_statistics_load_fits_the_request_size() {
+        let decimal = format!("{}.{}", "0".repeat(23), "1".repeat(limits::DECIMAL_PLACES));
+        assert_eq!(decimal.len(), limits::DECIMAL);
+        let area = pb::AreaStatistics {
+            area_id: "a".repeat(limits::ID),
+            working_age_residents: Some(limits::RESIDENTS),
+            without_labour_market_attachment: Some(limits::RESIDENTS),
+            residents: Some(limits::RESIDENTS),
+            share_without_work_or_education: decimal.clone(),
+            conviction_rate_ratio: decimal.clone(),
+            share_basic_schooling_only: decimal.clone(),
+            income_ratio_to_region: decimal.clone(),
+            transfer_income_share: decimal.clone(),
+            self_supporting_weeks: decimal.clone(),
+            share_non_western: decimal.clone(),
+            share_convicted: decimal,
+        };
+        let load = pb::LoadAreaStatisticsRequest {
+            idempotency_key: "k".repeat(limits::IDEMPOTENCY_KEY),
+            year: 2007,
+            effective_date: "2007-01-01".into(),
+            areas: vec![area; limits::AREAS],
+        };
+        let mut v = Reader::new();
+        for (i, a) in load.areas.iter().enumerate() {
+            v.area_statistics(&format!("areas[{i}]"), a);
+        }
+        assert!(v.errors.is_empty(), "{:?}", v.errors);
+        assert!(
+            load.encoded_len() < limits::MAX_REQUEST_BYTES,
+            "{} bytes",
+            load.encoded_len()
+        );
     }
 }

@@ -2,8 +2,8 @@
 
 use tonic::{Request, Response, Status};
 
-use super::auth::Authenticator;
-use super::convert::{self, Reader};
+use super::auth::{Authenticator, Needs};
+use super::convert::{self, Reader, limits};
 use super::pb::{self, housing_organisation_service_server::HousingOrganisationService};
 use super::{invalid, status};
 use crate::service::{AnswerOffer, Ledger, ProposeLetting, RecordMoveIn, RegisterVacancy};
@@ -20,13 +20,13 @@ impl HousingOrganisationService for HousingApi {
         &self,
         request: Request<pb::RegisterVacancyRequest>,
     ) -> Result<Response<pb::RegisterVacancyResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self.auth.caller(&request, Needs::Writer).await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
         let command = RegisterVacancy {
             department: v.id("department_id", &r.department_id),
-            vacancy_ref: v.text("vacancy_ref", &r.vacancy_ref, 64),
+            vacancy_ref: v.text("vacancy_ref", &r.vacancy_ref, limits::VACANCY_REF),
             date: v.date("vacancy_date", &r.vacancy_date),
         };
         let command = v.errors.finish(|| command).map_err(invalid)?;
@@ -49,7 +49,7 @@ impl HousingOrganisationService for HousingApi {
         &self,
         request: Request<pb::ProposeLettingRequest>,
     ) -> Result<Response<pb::ProposeLettingResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self.auth.caller(&request, Needs::Writer).await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -83,7 +83,7 @@ impl HousingOrganisationService for HousingApi {
         &self,
         request: Request<pb::EvaluateLettingRequest>,
     ) -> Result<Response<pb::EvaluateLettingResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self.auth.caller(&request, Needs::Writer).await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let command = ProposeLetting {
@@ -113,7 +113,7 @@ impl HousingOrganisationService for HousingApi {
         &self,
         request: Request<pb::RecordMoveInRequest>,
     ) -> Result<Response<pb::RecordMoveInResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self.auth.caller(&request, Needs::Writer).await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -139,7 +139,7 @@ impl HousingOrganisationService for HousingApi {
         &self,
         request: Request<pb::RecordReplacementOfferAnswerRequest>,
     ) -> Result<Response<pb::RecordReplacementOfferAnswerResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self.auth.caller(&request, Needs::Writer).await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);

@@ -14,7 +14,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::service::ServiceError;
-use convert::Invalid;
+use convert::{Invalid, quote, redact};
 
 /// The generated protobuf types and services.
 #[allow(clippy::all, missing_docs)]
@@ -31,17 +31,20 @@ pub use municipality::MunicipalityApi;
 pub use registry::RegistryApi;
 pub use report::ReportApi;
 
-/// INVALID_ARGUMENT with a BadRequest detail per field.
+/// INVALID_ARGUMENT with a BadRequest detail per field listed.
 pub fn invalid(errors: Invalid) -> Status {
     let mut details = ErrorDetails::new();
-    for e in &errors.0 {
+    for e in errors.errors() {
         details.add_bad_request_violation(e.field.clone(), e.reason.clone());
     }
-    let summary: Vec<String> = errors
-        .0
+    let mut summary: Vec<String> = errors
+        .errors()
         .iter()
         .map(|e| format!("`{}` {}", e.field, e.reason))
         .collect();
+    if errors.more() > 0 {
+        summary.push(format!("and {} more", errors.more()));
+    }
     Status::with_error_details(
         Code::InvalidArgument,
         format!("invalid request: {}", summary.join("; ")),
@@ -49,7 +52,8 @@ pub fn invalid(errors: Invalid) -> Status {
     )
 }
 
-/// The gRPC status for a service error.
+/// The gRPC status for a service error. Its message may quote what the caller sent, so a
+/// value is shown as `convert::quote` shows it, and no CPR-shaped run is ever shown.
 pub fn status(error: ServiceError) -> Status {
     match error {
         ServiceError::InvalidArgument { field, reason } => {
@@ -57,12 +61,17 @@ pub fn status(error: ServiceError) -> Status {
             e.push(field, reason);
             invalid(e)
         }
-        ServiceError::NotFound { .. } => Status::not_found(error.to_string()),
-        ServiceError::PermissionDenied(_) => Status::permission_denied(error.to_string()),
-        ServiceError::FailedPrecondition(_) | ServiceError::Engine(_) => {
-            Status::failed_precondition(error.to_string())
+        ServiceError::NotFound { what, id } => {
+            Status::not_found(format!("{what} {} was not found", quote(&id)))
         }
-        ServiceError::IdempotencyConflict(_) => Status::already_exists(error.to_string()),
+        ServiceError::IdempotencyConflict(key) => Status::already_exists(format!(
+            "idempotency key {} was already used for a different request; use a new key for a new request",
+            quote(&key)
+        )),
+        ServiceError::PermissionDenied(_) => Status::permission_denied(redact(&error.to_string())),
+        ServiceError::FailedPrecondition(_) | ServiceError::Engine(_) => {
+            Status::failed_precondition(redact(&error.to_string()))
+        }
         ServiceError::Store(e) => {
             tracing::error!(error = %e, "store failure");
             Status::unavailable(format!(

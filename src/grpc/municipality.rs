@@ -2,8 +2,8 @@
 
 use tonic::{Request, Response, Status};
 
-use super::auth::Authenticator;
-use super::convert::{self, Reader};
+use super::auth::{Authenticator, Needs};
+use super::convert::{self, Reader, limits};
 use super::pb::{self, municipality_service_server::MunicipalityService};
 use super::{invalid, status};
 use crate::engine::{GrantOutcome, ReferralOutcome};
@@ -36,15 +36,23 @@ impl MunicipalityApi {
         request: Request<(String, String, String, String, String, bool)>,
         approve: bool,
     ) -> Result<Response<pb::MunicipalActResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let what = if approve {
+            "approve lettings"
+        } else {
+            "reject lettings"
+        };
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality(what))
+            .await?;
         let (key, letting_id, date, reason, caseworker, replacement_owed) = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&key);
         let act = MunicipalAct {
             letting_id: v.server_id("letting_id", &letting_id),
             date: v.date("decision_date", &date),
-            reason: v.text("reason", &reason, 4000),
-            caseworker,
+            reason: v.text("reason", &reason, limits::REASON),
+            caseworker: v.optional_reference("caseworker_ref", &caseworker),
             replacement_owed,
         };
         let act = v.errors.finish(|| act).map_err(invalid)?;
@@ -65,14 +73,22 @@ impl MunicipalityApi {
         request: Request<pb::SettleRelocationGrantRequest>,
         pay: bool,
     ) -> Result<Response<pb::GrantPool>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let what = if pay {
+            "pay relocation grants"
+        } else {
+            "cancel relocation grants"
+        };
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality(what))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
         let act = GrantAct {
             grant_id: v.server_id("grant_id", &r.grant_id),
             date: v.date("date", &r.date),
-            reason: r.reason,
+            reason: v.optional_text("reason", &r.reason, limits::REASON),
         };
         let act = v.errors.finish(|| act).map_err(invalid)?;
         let done = self
@@ -106,13 +122,17 @@ impl MunicipalityService for MunicipalityApi {
         request: Request<pb::ListPendingApprovalsRequest>,
     ) -> Result<Response<pb::ListPendingApprovalsResponse>, Status> {
         let principal = self.auth.principal(&request).await?;
+        not_organisation(&principal)?;
         let r = request.into_inner();
         let size = if r.page_size == 0 {
             100
         } else {
             r.page_size.min(1000)
         };
-        let token = (!r.page_token.is_empty()).then_some(r.page_token);
+        let mut v = Reader::new();
+        // The last letting id of the previous page.
+        let token = v.optional_server_id("page_token", &r.page_token);
+        v.errors.finish(|| ()).map_err(invalid)?;
         let pending = self
             .ledger
             .pending_approvals(&principal, token, size)
@@ -183,7 +203,10 @@ impl MunicipalityService for MunicipalityApi {
         &self,
         request: Request<pb::MakeReplacementOfferRequest>,
     ) -> Result<Response<pb::MakeReplacementOfferResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("make replacement offers"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -209,7 +232,10 @@ impl MunicipalityService for MunicipalityApi {
         &self,
         request: Request<pb::RecordMunicipalReferralRequest>,
     ) -> Result<Response<pb::RecordMunicipalReferralResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("refer households"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -241,7 +267,10 @@ impl MunicipalityService for MunicipalityApi {
         &self,
         request: Request<pb::LoadAreaStatisticsRequest>,
     ) -> Result<Response<pb::LoadAreaStatisticsResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("load area statistics"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -254,9 +283,11 @@ impl MunicipalityService for MunicipalityApi {
         if r.areas.is_empty() {
             v.errors.push("areas", "is empty: give at least one area");
         }
+        let read = v.count("areas", r.areas.len(), limits::AREAS);
         let areas: Vec<_> = r
             .areas
             .iter()
+            .take(read)
             .enumerate()
             .map(|(i, a)| v.area_statistics(&format!("areas[{i}]"), a))
             .collect();
@@ -317,20 +348,20 @@ impl MunicipalityService for MunicipalityApi {
         &self,
         request: Request<pb::DecideRelocationGrantRequest>,
     ) -> Result<Response<pb::DecideRelocationGrantResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("decide relocation grants"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
         if r.amount_ore < 0 {
             v.errors.push("amount_ore", "is negative");
         }
-        if r.purpose.is_empty() {
-            v.errors
-                .push("purpose", "is required, such as \"special_housing\"");
-        }
+        v.at_most("amount_ore", r.amount_ore, limits::GRANT_ORE);
         let command = DecideGrant {
             household: v.household("household", r.household.as_ref()),
-            purpose: r.purpose.clone(),
+            purpose: v.term("purpose", &r.purpose, "special_housing"),
             amount: (r.amount_ore > 0).then(|| Money::from_ore(r.amount_ore)),
             date: v.date("decision_date", &r.decision_date),
         };

@@ -2,8 +2,8 @@
 
 use tonic::{Request, Response, Status};
 
-use super::auth::Authenticator;
-use super::convert::Reader;
+use super::auth::{Authenticator, Needs};
+use super::convert::{Reader, limits};
 use super::pb::{self, registry_service_server::RegistryService};
 use super::{invalid, status};
 use crate::service::Ledger;
@@ -21,14 +21,17 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<pb::UpsertOrganisationRequest>,
     ) -> Result<Response<pb::UpsertResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("change the registry"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
         let o = r.organisation.unwrap_or_default();
         let org = Organisation {
             id: v.id("organisation.id", &o.id),
-            name: v.text("organisation.name", &o.name, 200),
+            name: v.text("organisation.name", &o.name, limits::NAME),
         };
         let org = v.errors.finish(|| org).map_err(invalid)?;
         let done = self
@@ -45,7 +48,10 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<pb::UpsertAreaRequest>,
     ) -> Result<Response<pb::UpsertResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("change the registry"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -53,7 +59,7 @@ impl RegistryService for RegistryApi {
         let area = Area {
             id: v.id("area.id", &a.id),
             municipality: v.municipality("area.municipality_code", &a.municipality_code),
-            name: v.text("area.name", &a.name, 200),
+            name: v.text("area.name", &a.name, limits::NAME),
         };
         let area = v.errors.finish(|| area).map_err(invalid)?;
         let done = self
@@ -70,7 +76,10 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<pb::UpsertDepartmentRequest>,
     ) -> Result<Response<pb::UpsertResponse>, Status> {
-        let principal = self.auth.principal(&request).await?;
+        let principal = self
+            .auth
+            .caller(&request, Needs::Municipality("change the registry"))
+            .await?;
         let r = request.into_inner();
         let mut v = Reader::new();
         let key = v.key(&r.idempotency_key);
@@ -79,8 +88,8 @@ impl RegistryService for RegistryApi {
             id: v.id("department.id", &d.id),
             organisation: v.id("department.organisation_id", &d.organisation_id),
             area: v.id("department.area_id", &d.area_id),
-            name: v.text("department.name", &d.name, 200),
-            dwellings: d.dwellings,
+            name: v.text("department.name", &d.name, limits::NAME),
+            dwellings: v.at_most("department.dwellings", d.dwellings, limits::DWELLINGS),
         };
         let department = v.errors.finish(|| department).map_err(invalid)?;
         let done = self
@@ -104,7 +113,10 @@ impl RegistryService for RegistryApi {
         } else {
             r.page_size.min(1000)
         };
-        let token = (!r.page_token.is_empty()).then_some(r.page_token);
+        let mut v = Reader::new();
+        // The last department id of the previous page.
+        let token = v.optional_id("page_token", &r.page_token);
+        v.errors.finish(|| ()).map_err(invalid)?;
         let departments = self
             .ledger
             .list_departments(&principal, token, size)

@@ -5,7 +5,7 @@ use chrono::Utc;
 use tonic::{Request, Response, Status};
 
 use super::auth::Authenticator;
-use super::convert::Reader;
+use super::convert::{Reader, limits};
 use super::invalid;
 use super::pb::{self, report_service_server::ReportService};
 use crate::report::render::{self, Format};
@@ -61,17 +61,21 @@ impl ReportService for ReportApi {
             r.from_date.is_empty(),
             r.to_date.is_empty(),
         ) {
-            (false, true, true) => match Period::parse_quarter(&r.quarter) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    v.errors.push("quarter", e.to_string());
-                    None
+            // Bounded first: the parser's error quotes the text.
+            (false, true, true) if v.bounded("quarter", &r.quarter, limits::QUARTER, true) => {
+                match Period::parse_quarter(&r.quarter) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        v.errors.push("quarter", e.to_string());
+                        None
+                    }
                 }
-            },
+            }
+            (false, true, true) => None,
             (true, false, false) => {
                 let from = v.date("from_date", &r.from_date);
                 let to = v.date("to_date", &r.to_date);
-                if v.errors.0.is_empty() {
+                if v.errors.is_empty() {
                     match Period::range(from, to) {
                         Ok(p) => Some(p),
                         Err(e) => {

@@ -12,6 +12,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use super::auth::Authenticator;
+use super::convert::limits::MAX_REQUEST_BYTES;
 use super::pb::{
     self, housing_organisation_service_server::HousingOrganisationServiceServer,
     municipality_service_server::MunicipalityServiceServer,
@@ -127,10 +128,18 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(HousingOrganisationServiceServer::new(housing))
-        .add_service(MunicipalityServiceServer::new(municipality))
-        .add_service(RegistryServiceServer::new(registry))
-        .add_service(ReportServiceServer::new(report))
+        .add_service(
+            HousingOrganisationServiceServer::new(housing)
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            MunicipalityServiceServer::new(municipality)
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            RegistryServiceServer::new(registry).max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(ReportServiceServer::new(report).max_decoding_message_size(MAX_REQUEST_BYTES))
         // TCP_NODELAY on every accepted connection: tonic's own setting does not reach a
         // listener passed in, and without it a response of more than one segment waits
         // ~40 ms for the client's delayed ACK (Nagle).
