@@ -80,6 +80,26 @@ async fn referral_is_refused_in_high_risk_bispeparken_and_accepted_in_neutral_no
         .into_inner();
     assert_eq!(accepted.outcome(), pb::ReferralOutcome::Accepted);
     assert_eq!(accepted.area_class, "neutral");
+    // Why it was accepted: the bar was weighed and does not cover a neutral area.
+    let weighed = &accepted
+        .explanation
+        .as_ref()
+        .expect("explanation")
+        .considered_rules;
+    let bar = weighed
+        .iter()
+        .find(|r| r.rule_id == "cph2007.referral.bar")
+        .unwrap_or_else(|| panic!("the bar was weighed: {weighed:?}"));
+    assert!(
+        bar.message_en.contains("Nordvest is neutral"),
+        "{}",
+        bar.message_en
+    );
+    assert!(
+        bar.message_da.contains("Nordvest er neutral"),
+        "{}",
+        bar.message_da
+    );
 
     // Both are in the log, with their outcomes, for the report.
     let logged = server.decisions(&[DecisionKind::Referral]).await;

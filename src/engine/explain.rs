@@ -53,6 +53,19 @@ pub struct FiredRule {
     pub comparisons: Vec<Comparison>,
     pub message_da: String,
     pub message_en: String,
+    /// Whether the rule decided the outcome, so that its message goes to the citizen; a
+    /// rule that only adds to the technical trace (a flexible-letting priority on a letting
+    /// rejected anyway) does not.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub to_citizen: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// A piece of reference data a decision relied on.
@@ -120,6 +133,10 @@ pub struct Explanation {
     /// Where, how and by when the decision can be complained about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complaint: Option<ComplaintText>,
+    /// Rules in force that were weighed and did not apply, each saying why: what an
+    /// accepted referral rests on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub considered: Vec<FiredRule>,
 }
 
 impl Explanation {
@@ -134,6 +151,7 @@ impl Explanation {
             reference_data: Vec::new(),
             considerations: None,
             complaint: None,
+            considered: Vec::new(),
         }
     }
 
@@ -172,7 +190,46 @@ impl Explanation {
             comparisons,
             message_da: meta.message.da.render(|s| slots.get(s, Lang::Da)),
             message_en: meta.message.en.render(|s| slots.get(s, Lang::En)),
+            to_citizen: true,
         });
+    }
+
+    /// Keeps the rules fired since `from` in the trace only: they did not decide.
+    pub fn not_to_citizen(&mut self, from: usize) {
+        for f in self.fired.iter_mut().skip(from) {
+            f.to_citizen = false;
+        }
+    }
+
+    /// Records a rule that was weighed and did not apply, with the reason in words.
+    pub fn considered(
+        &mut self,
+        meta: &RuleMeta,
+        comparisons: Vec<Comparison>,
+        why_da: String,
+        why_en: String,
+    ) {
+        self.considered.push(FiredRule {
+            rule_id: meta.id.clone(),
+            layer: meta.layer.clone(),
+            source: (&meta.source).into(),
+            comparisons,
+            message_da: why_da,
+            message_en: why_en,
+            to_citizen: true,
+        });
+    }
+
+    /// The messages that go to the citizen, in order.
+    pub fn citizen_messages(&self, lang: Lang) -> impl Iterator<Item = &str> {
+        self.fired
+            .iter()
+            .filter(|f| f.to_citizen)
+            .chain(&self.considered)
+            .map(move |f| match lang {
+                Lang::Da => f.message_da.as_str(),
+                Lang::En => f.message_en.as_str(),
+            })
     }
 
     pub fn fired_ids(&self) -> impl Iterator<Item = &str> {

@@ -245,6 +245,14 @@ fn classify_with(
     })
 }
 
+/// A class's name in Danish and English (its id when the vocabulary lacks it).
+fn class_names<'a>(set: &'a RuleSet, class: &'a str) -> (&'a str, &'a str) {
+    match set.class_term(class) {
+        Some(t) => (&*t.da, &*t.en),
+        None => (class, class),
+    }
+}
+
 fn class_words(slots: &mut SlotValues, set: &RuleSet, class: &str) {
     match set.class_term(class) {
         Some(t) => slots.set(Slot::AreaClass, &*t.da, &*t.en),
@@ -563,6 +571,7 @@ pub fn evaluate_letting(
     } else {
         LettingOutcome::Approved
     };
+    let priorities_from = explanation.fired.len();
     let flexible = if case.channel == Some(Channel::Flexible) {
         let mut groups = Vec::new();
         for rule in set
@@ -602,6 +611,8 @@ pub fn evaluate_letting(
     };
     explanation.fact("outcome", format!("{outcome:?}"));
     if outcome == LettingOutcome::Rejected {
+        // A priority does not help a rejected applicant: it stays in the trace.
+        explanation.not_to_citizen(priorities_from);
         explanation.complaint_from(set, ComplaintKind::LettingRejection);
     }
     Ok(LettingDecision {
@@ -680,15 +691,24 @@ pub fn evaluate_referral(
         grant: None,
     };
     let mut refused = false;
+    let mut weighed: Vec<(&crate::model::ReferralRule, Option<Vec<Comparison>>)> = Vec::new();
     for rule in set
         .referral_rules
         .iter()
-        .filter(|r| r.meta.in_force(case.date) && r.applies_to(&case.area.id, &class))
+        .filter(|r| r.meta.in_force(case.date))
     {
+        if !rule.applies_to(&case.area.id, &class) {
+            weighed.push((rule, None));
+            continue;
+        }
         let mut trace = Trace::default();
-        if ctx
+        if !ctx
             .eval(&rule.when, &mut trace)
             .map_err(missing(&rule.meta.id))?
+        {
+            weighed.push((rule, Some(trace.comparisons)));
+            continue;
+        }
         {
             let mut slots = SlotValues::default();
             slots.same(Slot::Area, case.area.display_name());
@@ -721,6 +741,63 @@ pub fn evaluate_referral(
         explanation.complaint_from(set, ComplaintKind::ReferralDecision);
         ReferralOutcome::Refused
     } else {
+        // Accepted: say which bars were weighed and why none applied.
+        let area = case.area.display_name();
+        let (class_da, class_en) = class_names(set, &class);
+        for (rule, comparisons) in weighed {
+            let (da, en) = match &comparisons {
+                None => {
+                    let (da, en): (Vec<&str>, Vec<&str>) = rule
+                        .applies_to_classes
+                        .iter()
+                        .map(|c| class_names(set, c))
+                        .unzip();
+                    (
+                        format!(
+                            "{} ({}) gælder ikke: den gælder {}, og {area} er {class_da}.",
+                            rule.meta.source.title,
+                            rule.meta
+                                .source
+                                .section
+                                .as_deref()
+                                .unwrap_or(&rule.meta.source.document),
+                            da.join(", ")
+                        ),
+                        format!(
+                            "{} ({}) does not apply: it covers {}, and {area} is {class_en}.",
+                            rule.meta.source.title,
+                            rule.meta
+                                .source
+                                .section
+                                .as_deref()
+                                .unwrap_or(&rule.meta.source.document),
+                            en.join(", ")
+                        ),
+                    )
+                }
+                Some(_) => (
+                    format!(
+                        "{} ({}) gælder i {area}, men husstanden opfylder ingen af dens betingelser.",
+                        rule.meta.source.title,
+                        rule.meta
+                            .source
+                            .section
+                            .as_deref()
+                            .unwrap_or(&rule.meta.source.document),
+                    ),
+                    format!(
+                        "{} ({}) covers {area}, but the household meets none of its conditions.",
+                        rule.meta.source.title,
+                        rule.meta
+                            .source
+                            .section
+                            .as_deref()
+                            .unwrap_or(&rule.meta.source.document),
+                    ),
+                ),
+            };
+            explanation.considered(&rule.meta, comparisons.unwrap_or_default(), da, en);
+        }
         ReferralOutcome::Accepted
     };
     Ok(ReferralDecision {

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::pb;
-use crate::engine::{Comparison, Eligibility, Explanation, LettingOutcome};
+use crate::engine::{Comparison, Eligibility, Explanation, FiredRule, LettingOutcome};
 use crate::model::{AreaFacts, BenefitSpell, Channel, Evidence, Household, Person, PersonRole};
 use crate::store::DecisionRecord;
 
@@ -714,27 +714,29 @@ fn comparison(c: &Comparison) -> pb::Comparison {
     }
 }
 
+fn fired_rule(f: &FiredRule) -> pb::FiredRule {
+    pb::FiredRule {
+        rule_id: f.rule_id.to_string(),
+        layer_id: f.layer.to_string(),
+        legal_source: Some(pb::LegalSource {
+            document: f.source.document.to_string(),
+            section: f.source.section.as_deref().unwrap_or_default().to_owned(),
+            title: f.source.title.to_string(),
+        }),
+        comparisons: f.comparisons.iter().map(comparison).collect(),
+        message_da: f.message_da.clone(),
+        message_en: f.message_en.clone(),
+        to_citizen: f.to_citizen,
+    }
+}
+
 pub fn explanation(e: &Explanation) -> pb::DecisionExplanation {
     pb::DecisionExplanation {
         rule_set_id: e.rule_set_id.to_string(),
         rule_set_content_hash: e.rule_set_hash.to_string(),
         decided_on: e.decided_on.to_string(),
-        fired_rules: e
-            .fired
-            .iter()
-            .map(|f| pb::FiredRule {
-                rule_id: f.rule_id.to_string(),
-                layer_id: f.layer.to_string(),
-                legal_source: Some(pb::LegalSource {
-                    document: f.source.document.to_string(),
-                    section: f.source.section.as_deref().unwrap_or_default().to_owned(),
-                    title: f.source.title.to_string(),
-                }),
-                comparisons: f.comparisons.iter().map(comparison).collect(),
-                message_da: f.message_da.clone(),
-                message_en: f.message_en.clone(),
-            })
-            .collect(),
+        fired_rules: e.fired.iter().map(fired_rule).collect(),
+        considered_rules: e.considered.iter().map(fired_rule).collect(),
         facts: e
             .facts
             .iter()
