@@ -1,4 +1,4 @@
-//! Assembling and running the gRPC server: the four services, health checking,
+//! Assembling and running the gRPC server: the five services, health checking,
 //! reflection (v1 and v1alpha), TLS, deadlines, a concurrency limit, request ids in the
 //! logs, and graceful shutdown.
 
@@ -19,10 +19,10 @@ use tower_http::trace::TraceLayer;
 use super::auth::Authenticator;
 use super::pb::{
     self, housing_organisation_service_server::HousingOrganisationServiceServer,
-    municipality_service_server::MunicipalityServiceServer,
+    key_service_server::KeyServiceServer, municipality_service_server::MunicipalityServiceServer,
     registry_service_server::RegistryServiceServer, report_service_server::ReportServiceServer,
 };
-use super::{HousingApi, MunicipalityApi, RegistryApi, ReportApi};
+use super::{HousingApi, KeyApi, MunicipalityApi, RegistryApi, ReportApi};
 use crate::service::Ledger;
 
 /// How the server runs.
@@ -127,6 +127,10 @@ pub async fn serve(
         ledger: ledger.clone(),
         auth: auth.clone(),
     };
+    let keys = KeyApi {
+        ledger: ledger.clone(),
+        auth: auth.clone(),
+    };
     let report = ReportApi { ledger, auth };
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -141,6 +145,9 @@ pub async fn serve(
         .await;
     health_reporter
         .set_serving::<ReportServiceServer<ReportApi>>()
+        .await;
+    health_reporter
+        .set_serving::<KeyServiceServer<KeyApi>>()
         .await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -184,6 +191,7 @@ pub async fn serve(
         .add_service(MunicipalityServiceServer::new(municipality))
         .add_service(RegistryServiceServer::new(registry))
         .add_service(ReportServiceServer::new(report))
+        .add_service(KeyServiceServer::new(keys))
         // TCP_NODELAY on every accepted connection: tonic's own setting does not reach a
         // listener passed in, and without it a response of more than one segment waits
         // ~40 ms for the client's delayed ACK (Nagle).

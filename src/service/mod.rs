@@ -4,6 +4,7 @@
 //! state it changes. It knows neither protobuf nor SQL.
 
 mod grants;
+mod keys;
 mod letting;
 mod registry;
 
@@ -21,6 +22,7 @@ use crate::store::{
 };
 
 pub use grants::*;
+pub use keys::*;
 pub use letting::*;
 pub use registry::*;
 
