@@ -34,7 +34,7 @@ use letting_rules::model::{
 use letting_rules::rules::{self, SourceFile};
 
 /// Cases per run unless PROPTEST_CASES says otherwise.
-const DEFAULT_CASES: u32 = 48;
+const DEFAULT_CASES: u32 = 256;
 
 fn rules_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules")
