@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "proto/letting/v1/common.proto",
         "proto/letting/v1/housing.proto",
+        "proto/letting/v1/keys.proto",
         "proto/letting/v1/municipality.proto",
         "proto/letting/v1/registry.proto",
         "proto/letting/v1/report.proto",

@@ -51,6 +51,9 @@ enum Command {
         command: KeysCommand,
         #[command(flatten)]
         db: DatabaseArgs,
+        /// `json`: one JSON document on stdout (never a hash; a new key's secret once).
+        #[arg(long, value_enum, default_value_t, global = true)]
+        format: Format,
     },
     /// Load organisations, areas and departments from a TOML or CSV file.
     Import {
@@ -257,7 +260,11 @@ fn main() -> ExitCode {
             rules,
             format,
         } => cli::decide::decide(&rules, &file, format, &mut stdout),
-        Command::Keys { command, db } => {
+        Command::Keys {
+            command,
+            db,
+            format,
+        } => {
             let command = match command {
                 KeysCommand::Add {
                     organisation,
@@ -286,7 +293,14 @@ fn main() -> ExitCode {
                 KeysCommand::Revoke { id } => cli::keys::KeyCommand::Revoke { id },
             };
             runtime()
-                .and_then(|rt| rt.block_on(cli::keys::run(&db.database_url, command, &mut stdout)))
+                .and_then(|rt| {
+                    rt.block_on(cli::keys::run(
+                        &db.database_url,
+                        command,
+                        format,
+                        &mut stdout,
+                    ))
+                })
                 .map(|()| Status::Ok)
         }
         Command::Import {

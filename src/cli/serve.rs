@@ -158,6 +158,16 @@ async fn provision_keys(store: &Store, settings: &Settings) -> anyhow::Result<()
 }
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    // The signal handlers first: until they are registered a SIGHUP or SIGTERM takes its
+    // default action and ends the process, so one arriving while the server starts (or just
+    // after its port opens) killed it. Registered now, such a signal waits for its handler.
+    let signals = Signals::register().context("cannot install the signal handlers")?;
+    // Then the TLS pair, before the rules, the store or a first-start key: a key that does
+    // not belong to its certificate must stop the start with nothing created.
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(read_tls_pair(cert, key)?),
+        None => None,
+    };
     let loaded = load_rules(settings.rules.as_deref())
         .context("the rules have errors; the service does not start on broken rules")?;
     for w in &loaded.warnings {
@@ -178,15 +188,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         loaded.book,
         letting_rules::service::Clock::system(),
     );
-    let tls = match &settings.tls {
-        Some((cert, key)) => Some((
-            std::fs::read(cert)
-                .with_context(|| format!("cannot read TLS certificate `{}`", cert.display()))?,
-            std::fs::read(key)
-                .with_context(|| format!("cannot read TLS key `{}`", key.display()))?,
-        )),
-        None => None,
-    };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -198,28 +199,98 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         if tls.is_some() { ", TLS" } else { "" }
     );
 
-    spawn_rule_reloader(ledger.clone(), settings.rules.clone());
+    let Signals { reload, shutdown } = signals;
+    spawn_rule_reloader(ledger.clone(), settings.rules.clone(), reload);
     let options = ServerOptions {
         tls,
         request_timeout: settings.request_timeout,
         concurrency_limit: settings.concurrency_limit,
     };
-    server::serve(ledger, options, listener, shutdown_signal()).await?;
+    server::serve(ledger, options, listener, shutdown.wait()).await?;
     tracing::info!("calls finished; closing the database");
     store.close().await;
     println!("letting serve: stopped cleanly");
     Ok(())
 }
 
+/// Reads the TLS certificate chain and key and checks that they belong together.
+fn read_tls_pair(cert: &Path, key: &Path) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let cert_pem = std::fs::read(cert)
+        .with_context(|| format!("cannot read TLS certificate `{}`", cert.display()))?;
+    let key_pem =
+        std::fs::read(key).with_context(|| format!("cannot read TLS key `{}`", key.display()))?;
+    server::check_tls_pair(&cert_pem, &key_pem).with_context(|| {
+        format!(
+            "TLS certificate `{}` and key `{}` cannot be served; the service does not start",
+            cert.display(),
+            key.display()
+        )
+    })?;
+    Ok((cert_pem, key_pem))
+}
+
+/// The signals `serve` answers, registered as it starts.
+struct Signals {
+    /// SIGHUP: reload the rules.
+    reload: Reload,
+    /// SIGINT or SIGTERM: stop gracefully.
+    shutdown: Shutdown,
+}
+
+#[cfg(unix)]
+type Reload = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Reload = ();
+
+struct Shutdown {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn register() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            reload: signal(SignalKind::hangup())?,
+            shutdown: Shutdown {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            },
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn register() -> std::io::Result<Signals> {
+        Ok(Signals {
+            reload: (),
+            shutdown: Shutdown {},
+        })
+    }
+}
+
+impl Shutdown {
+    /// Completes at the first SIGINT or SIGTERM.
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received: finishing calls in flight");
+    }
+}
+
 /// SIGHUP reloads the rules; a set with errors is refused and the old one kept.
-fn spawn_rule_reloader(ledger: Ledger, dir: Option<PathBuf>) {
+#[cfg_attr(not(unix), allow(unused_variables))]
+fn spawn_rule_reloader(ledger: Ledger, dir: Option<PathBuf>, mut hangups: Reload) {
     #[cfg(unix)]
     tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            return;
-        };
-        while hup.recv().await.is_some() {
+        while hangups.recv().await.is_some() {
             match load_rules(dir.as_deref()) {
                 Ok(loaded) => {
                     ledger.replace_rules(loaded.book);
@@ -231,26 +302,4 @@ fn spawn_rule_reloader(ledger: Ledger, dir: Option<PathBuf>) {
             }
         }
     });
-}
-
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received: finishing calls in flight");
 }

@@ -282,7 +282,10 @@ impl SlotValues {
 
     /// A share as a percentage in each language's notation: "41,2 %" and "41.2 %".
     pub fn percent(&mut self, slot: Slot, share: Decimal) {
-        let pct = (share * Decimal::ONE_HUNDRED).round_dp(2).normalize();
+        // A stated share may be any decimal; one too large for a percentage is shown as is.
+        let pct = share
+            .checked_mul(Decimal::ONE_HUNDRED)
+            .map_or(share, |p| p.round_dp(2).normalize());
         let en = format!("{pct} %");
         self.set(slot, en.replace('.', ","), en);
     }

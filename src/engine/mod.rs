@@ -60,6 +60,16 @@ pub enum EngineError {
         "rule set `{0}` has no letting channels: its national layer must give the order and the fallback"
     )]
     NoChannels(Arc<str>),
+    #[error("the {scope}'s vacancy counters are at their largest and cannot count another")]
+    CounterOverflow { scope: &'static str },
+    #[error(
+        "rule `{rule}` cannot be evaluated exactly on these counts ({count} of {total}): its share's arithmetic overflows"
+    )]
+    Arithmetic {
+        rule: Arc<str>,
+        count: u64,
+        total: u64,
+    },
 }
 
 fn rule_set<'b>(
@@ -294,8 +304,15 @@ pub fn assign_channel(
     let (set, mut explanation, class) = judged_in(book, &case.municipality, &case.area, case.date)?;
     explanation.fact("department", &case.department);
     let mut after = counters.clone();
-    after.department.vacancies += 1;
-    after.municipality.vacancies += 1;
+    for (counts, scope) in [
+        (&mut after.department, "department"),
+        (&mut after.municipality, "municipality"),
+    ] {
+        counts.vacancies = counts
+            .vacancies
+            .checked_add(1)
+            .ok_or(EngineError::CounterOverflow { scope })?;
+    }
 
     let assignment = &set.channels;
     let Some(fallback) = &assignment.fallback else {
@@ -335,7 +352,15 @@ pub fn assign_channel(
                 CountedOver::Municipality => &after.municipality,
             };
             let count = counts.by_channel[channel.index()];
-            let due = share.is_due(quota.op, count, counts.vacancies);
+            let arithmetic = || EngineError::Arithmetic {
+                rule: quota.meta.id.clone(),
+                count,
+                total: counts.vacancies,
+            };
+            let due = share
+                .checked_is_due(quota.op, count, counts.vacancies)
+                .ok_or_else(arithmetic)?;
+            let required = share.checked_of(counts.vacancies).ok_or_else(arithmetic)?;
             checked.push(Comparison {
                 fact: format!(
                     "{}.{}_count",
@@ -350,7 +375,7 @@ pub fn assign_channel(
                 threshold: format!(
                     "{share} × {} = {}",
                     counts.vacancies,
-                    share.of(counts.vacancies).round_dp(2).normalize()
+                    required.round_dp(2).normalize()
                 ),
                 actual: count.to_string(),
                 holds: !due,
@@ -392,8 +417,15 @@ pub fn assign_channel(
             channel
         }
     };
-    after.department.by_channel[channel.index()] += 1;
-    after.municipality.by_channel[channel.index()] += 1;
+    for (counts, scope) in [
+        (&mut after.department, "department"),
+        (&mut after.municipality, "municipality"),
+    ] {
+        let n = &mut counts.by_channel[channel.index()];
+        *n = n
+            .checked_add(1)
+            .ok_or(EngineError::CounterOverflow { scope })?;
+    }
     explanation.fact("channel", channel.as_str());
     Ok(ChannelDecision {
         channel,

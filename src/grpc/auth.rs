@@ -136,4 +136,9 @@ impl Authenticator {
             .insert(hash, (principal.clone(), Instant::now()));
         Ok(principal)
     }
+
+    /// Forgets every checked key, so that a key just revoked here is refused at once.
+    pub async fn forget_cached(&self) {
+        self.cache.write().await.clear();
+    }
 }

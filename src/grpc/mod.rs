@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod convert;
 mod housing;
+mod keys;
 mod municipality;
 mod registry;
 mod report;
@@ -27,6 +28,7 @@ pub mod pb {
 }
 
 pub use housing::HousingApi;
+pub use keys::KeyApi;
 pub use municipality::MunicipalityApi;
 pub use registry::RegistryApi;
 pub use report::ReportApi;

@@ -1,11 +1,16 @@
-//! Assembling and running the gRPC server: the four services, health checking,
+//! Assembling and running the gRPC server: the five services, health checking,
 //! reflection (v1 and v1alpha), TLS, deadlines, a concurrency limit, request ids in the
 //! logs, and graceful shutdown.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
+use tokio_stream::Stream;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -15,10 +20,10 @@ use super::auth::Authenticator;
 use super::convert::limits::MAX_REQUEST_BYTES;
 use super::pb::{
     self, housing_organisation_service_server::HousingOrganisationServiceServer,
-    municipality_service_server::MunicipalityServiceServer,
+    key_service_server::KeyServiceServer, municipality_service_server::MunicipalityServiceServer,
     registry_service_server::RegistryServiceServer, report_service_server::ReportServiceServer,
 };
-use super::{HousingApi, MunicipalityApi, RegistryApi, ReportApi};
+use super::{HousingApi, KeyApi, MunicipalityApi, RegistryApi, ReportApi};
 use crate::service::Ledger;
 
 /// How the server runs.
@@ -42,9 +47,54 @@ impl Default for ServerOptions {
     }
 }
 
+/// Why a TLS certificate and key cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("the certificate file holds no PEM certificate")]
+    NoCertificate,
+    #[error("the certificate file is not a PEM certificate chain: {0}")]
+    Certificate(#[source] rustls::pki_types::pem::Error),
+    #[error("the key file holds no PEM private key (PKCS#8, PKCS#1 or SEC1): {0}")]
+    Key(#[source] rustls::pki_types::pem::Error),
+    #[error(
+        "the private key does not belong to the certificate: its public key is not the certificate's"
+    )]
+    Mismatch,
+    #[error("the certificate and key cannot be used: {0}")]
+    Unusable(#[source] rustls::Error),
+}
+
+/// Checks that `key_pem` is the private key of the first certificate of `cert_pem`, as
+/// tonic's rustls will read them; tonic itself only finds out when it starts serving.
+pub fn check_tls_pair(cert_pem: &[u8], key_pem: &[u8]) -> Result<(), TlsError> {
+    let chain = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(TlsError::Certificate)?;
+    if chain.is_empty() {
+        return Err(TlsError::NoCertificate);
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(TlsError::Key)?;
+    let provider = rustls::crypto::ring::default_provider();
+    let signing_key = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(TlsError::Unusable)?;
+    // `keys_match` compares the key's public half with the certificate's; a key whose
+    // public half ring cannot tell is refused too rather than trusted.
+    match rustls::sign::CertifiedKey::new(chain, signing_key).keys_match() {
+        Ok(()) => Ok(()),
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
+            Err(TlsError::Mismatch)
+        }
+        Err(e) => Err(TlsError::Unusable(e)),
+    }
+}
+
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    #[error("TLS certificate and key: {0}")]
+    TlsPair(#[from] TlsError),
     #[error("TLS configuration: {0}")]
     Tls(#[source] tonic::transport::Error),
     #[error("reflection service: {0}")]
@@ -60,8 +110,11 @@ pub async fn serve(
     ledger: Ledger,
     options: ServerOptions,
     listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    if let Some((cert, key)) = &options.tls {
+        check_tls_pair(cert, key)?;
+    }
     let auth = Authenticator::new(ledger.store().clone());
     let housing = HousingApi {
         ledger: ledger.clone(),
@@ -72,6 +125,10 @@ pub async fn serve(
         auth: auth.clone(),
     };
     let registry = RegistryApi {
+        ledger: ledger.clone(),
+        auth: auth.clone(),
+    };
+    let keys = KeyApi {
         ledger: ledger.clone(),
         auth: auth.clone(),
     };
@@ -89,6 +146,9 @@ pub async fn serve(
         .await;
     health_reporter
         .set_serving::<ReportServiceServer<ReportApi>>()
+        .await;
+    health_reporter
+        .set_serving::<KeyServiceServer<KeyApi>>()
         .await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -140,13 +200,45 @@ pub async fn serve(
             RegistryServiceServer::new(registry).max_decoding_message_size(MAX_REQUEST_BYTES),
         )
         .add_service(ReportServiceServer::new(report).max_decoding_message_size(MAX_REQUEST_BYTES))
+        .add_service(KeyServiceServer::new(keys).max_decoding_message_size(MAX_REQUEST_BYTES))
         // TCP_NODELAY on every accepted connection: tonic's own setting does not reach a
         // listener passed in, and without it a response of more than one segment waits
         // ~40 ms for the client's delayed ACK (Nagle).
+        //
+        // When `shutdown` completes the listener closes and the accepted connections drain:
+        // tonic sends each a GOAWAY, answers every call it had taken, and returns only when
+        // the last connection has closed, so the store is closed after every answer.
         .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
+            UntilShutdown {
+                incoming: Some(TcpIncoming::from(listener).with_nodelay(Some(true))),
+                shutdown: Box::pin(shutdown),
+            },
+            std::future::pending::<()>(),
         )
         .await
         .map_err(ServeError::Transport)
+}
+
+/// The accepted connections until shutdown begins; then the end of the stream, with the
+/// listener closed at once. tonic drains the connections when the stream ends; a client
+/// that connects during the drain is refused, so it can go to another server, instead of
+/// waiting in the accept queue until the process exits and being reset then.
+struct UntilShutdown<S> {
+    incoming: Option<S>,
+    shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl<S: Stream + Unpin> Stream for UntilShutdown<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        if self.incoming.is_some() && self.shutdown.as_mut().poll(cx).is_ready() {
+            tracing::info!("shutdown: the listener is closed; finishing the calls in flight");
+            self.incoming = None;
+        }
+        match self.incoming.as_mut() {
+            Some(incoming) => Pin::new(incoming).poll_next(cx),
+            None => Poll::Ready(None),
+        }
+    }
 }

@@ -117,6 +117,21 @@ impl Share {
         }
     }
 
+    /// [`Share::is_due`], or None when its products do not fit a decimal (the engine
+    /// reports that rather than decide on a fallback).
+    pub fn checked_is_due(self, op: CompareOp, count: u64, total: u64) -> Option<bool> {
+        let left = Decimal::from(count).checked_mul(self.denominator)?;
+        let right = self.numerator.checked_mul(Decimal::from(total))?;
+        Some(!op.holds(&left, &right))
+    }
+
+    /// The number required of `total` items, exact; None when it does not fit a decimal.
+    pub fn checked_of(self, total: u64) -> Option<Decimal> {
+        self.numerator
+            .checked_mul(Decimal::from(total))
+            .and_then(|n| n.checked_div(self.denominator))
+    }
+
     /// The number required of `total` items, exact.
     pub fn of(self, total: u64) -> Decimal {
         self.numerator
@@ -203,6 +218,8 @@ pub enum MoneyError {
     SubOre(String),
     #[error("`{0}` is negative")]
     Negative(String),
+    #[error("`{0}` is too large: an amount is at most 92233720368547758.07 DKK")]
+    TooLarge(String),
 }
 
 impl Money {
@@ -238,11 +255,15 @@ impl FromStr for Money {
         if value.is_sign_negative() && !value.is_zero() {
             return Err(MoneyError::Negative(text.to_owned()));
         }
-        let ore = value * Decimal::ONE_HUNDRED;
+        // Checked: a 29-digit amount in a rule file overflowed the multiplication and
+        // panicked `rules check`.
+        let ore = value
+            .checked_mul(Decimal::ONE_HUNDRED)
+            .ok_or_else(|| MoneyError::TooLarge(text.to_owned()))?;
         if ore.fract() != Decimal::ZERO {
             return Err(MoneyError::SubOre(text.to_owned()));
         }
-        let ore = i64::try_from(ore).map_err(|_| MoneyError::Malformed(text.to_owned()))?;
+        let ore = i64::try_from(ore).map_err(|_| MoneyError::TooLarge(text.to_owned()))?;
         Ok(Money { ore })
     }
 }
@@ -384,6 +405,18 @@ mod tests {
             "-1".parse::<Money>(),
             Err(MoneyError::Negative(_))
         ));
+        assert!(matches!(
+            "79228162514264337593543950335".parse::<Money>(),
+            Err(MoneyError::TooLarge(_))
+        ));
+        assert!(matches!(
+            "92233720368547758.08".parse::<Money>(),
+            Err(MoneyError::TooLarge(_))
+        ));
+        assert_eq!(
+            "92233720368547758.07".parse::<Money>().map(Money::ore),
+            Ok(i64::MAX)
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! engine runs on. A file with an error contributes nothing.
 
 pub mod diagnostic;
+pub mod edges;
 pub mod embedded;
 pub mod frame;
 pub mod raw;
@@ -112,6 +113,10 @@ fn build(
     diags.extend(frame::check(&sets, &reference));
     let book = RuleBook::new(sets, reference);
     diags.extend(timeline::structural(&book));
+    // Only a book without errors so far is evaluated: the engine needs a consistent one.
+    if !diags.iter().any(|d| d.severity == Severity::Error) {
+        diags.extend(edges::check(&book));
+    }
     if diags.iter().any(|d| d.severity == Severity::Error) {
         return Err(LoadError::Invalid(diags));
     }

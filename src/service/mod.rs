@@ -5,6 +5,7 @@
 
 mod clock;
 mod grants;
+mod keys;
 mod letting;
 mod registry;
 pub mod workflow;
@@ -24,6 +25,7 @@ use crate::store::{
 
 pub use clock::Clock;
 pub use grants::*;
+pub use keys::*;
 pub use letting::*;
 pub use registry::*;
 

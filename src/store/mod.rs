@@ -480,6 +480,23 @@ pub trait Tx: Send {
     async fn api_keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError>;
     /// Marks a key revoked; false if no such key.
     async fn revoke_api_key(&mut self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    // ----- key management over gRPC (KeyService) ------------------------------------------
+    // Defaults over `api_keys`: a municipality has tens of keys, so reading them all costs
+    // less than a query of each backend's own to keep in step.
+
+    /// The keys of `municipality`, oldest first.
+    async fn api_keys_of(&mut self, municipality: &str) -> Result<Vec<ApiKeyRow>, StoreError> {
+        let mut keys = self.api_keys().await?;
+        keys.retain(|k| k.municipality == municipality);
+        Ok(keys)
+    }
+
+    /// One key by its id.
+    async fn api_key(&mut self, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        Ok(self.api_keys().await?.into_iter().find(|k| k.id == id))
+    }
+    // ----- end of key management ----------------------------------------------------------
 }
 
 mod postgres;

@@ -695,6 +695,21 @@ impl ServeProcess {
         std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
     }
 
+    /// What the process wrote to stdout so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stdout.log")).unwrap_or_default()
+    }
+
+    /// Sends a signal by name (`TERM`, `HUP`, ...) with kill(1).
+    pub fn signal(&self, name: &str) {
+        send_signal(self.child.id(), name);
+    }
+
+    /// Waits up to `timeout` for the process to exit; None if it is still running.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        wait_child(&mut self.child, timeout)
+    }
+
     pub async fn housing(&self, key: &str) -> Housing {
         housing_at(self.addr, Some(key)).await
     }
@@ -705,6 +720,31 @@ impl ServeProcess {
 
     pub async fn registry(&self, key: &str) -> Registry {
         registry_at(self.addr, Some(key)).await
+    }
+}
+
+/// Sends signal `name` (`TERM`, `HUP`, ...) to process `pid` with kill(1).
+pub fn send_signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg("-s")
+        .arg(name)
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -s {name} {pid} failed");
+}
+
+/// Waits up to `timeout` for `child` to exit; None if it is still running.
+pub fn wait_child(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if started.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
