@@ -122,6 +122,9 @@ pub struct Expect {
     /// Text the English or Danish messages must contain.
     #[serde(default)]
     pub message_contains: Vec<String>,
+    /// Exactly the fired rules whose messages go to the citizen, in order; the others
+    /// stay in the technical trace.
+    pub to_citizen: Option<Vec<String>>,
     /// The engine must refuse the case with an error containing this text.
     pub error: Option<String>,
 }
@@ -523,6 +526,17 @@ pub fn check(expect: &Expect, result: &Result<CaseDecision, CaseError>) -> Vec<S
                 d.remaining
             )),
             _ => failures.push("`remaining` is expected only of a grant case".into()),
+        }
+    }
+    if let Some(want) = &expect.to_citizen {
+        let got: Vec<&str> = explanations
+            .iter()
+            .flat_map(|e| &e.fired)
+            .filter(|f| f.to_citizen)
+            .map(|f| &*f.rule_id)
+            .collect();
+        if got != *want {
+            failures.push(format!("the citizen reads {got:?}, expected {want:?}"));
         }
     }
     for text in &expect.message_contains {

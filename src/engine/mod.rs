@@ -18,7 +18,9 @@ use crate::model::{
 };
 pub use acts::{MunicipalActCase, MunicipalActDecision, complaint_guidance, municipal_act};
 use eval::{FactContext, Missing, Trace, role_name};
-pub use explain::{Comparison, ComplaintText, Explanation, FiredRule, ReferenceUsed, SlotValues};
+pub use explain::{
+    Comparison, ComplaintText, Explanation, FiredRule, Lang, ReferenceUsed, SlotValues,
+};
 pub use quota::{QuotaCounters, QuotaState, period_key};
 
 /// Why the engine could not decide. The caller's input was incomplete or the rule book has

@@ -456,22 +456,30 @@ impl RuleSet {
 
     /// Every rule id of the set, for coverage checks.
     pub fn rule_ids(&self) -> Vec<Arc<str>> {
-        let mut ids: Vec<Arc<str>> = Vec::new();
-        ids.extend(self.classification.iter().map(|r| r.meta.id.clone()));
-        ids.extend(self.letting_rules.iter().map(|r| r.meta.id.clone()));
-        ids.extend(self.flexible_priority.iter().map(|r| r.meta.id.clone()));
-        ids.extend(self.referral_rules.iter().map(|r| r.meta.id.clone()));
-        ids.extend(self.channels.floors().map(|r| r.meta.id.clone()));
-        ids.extend(self.channels.fallback.iter().map(|r| r.id.clone()));
-        ids.extend(self.adoptions.iter().map(|a| a.meta.id.clone()));
-        ids.extend(self.municipal_acts.iter().map(|a| a.meta.id.clone()));
+        self.rule_metas()
+            .into_iter()
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
+    /// Every rule of the set (its id, source and message), in file order by kind.
+    pub fn rule_metas(&self) -> Vec<&RuleMeta> {
+        let mut metas: Vec<&RuleMeta> = Vec::new();
+        metas.extend(self.classification.iter().map(|r| &r.meta));
+        metas.extend(self.letting_rules.iter().map(|r| &r.meta));
+        metas.extend(self.flexible_priority.iter().map(|r| &r.meta));
+        metas.extend(self.referral_rules.iter().map(|r| &r.meta));
+        metas.extend(self.channels.floors().map(|r| &r.meta));
+        metas.extend(self.channels.fallback.iter());
+        metas.extend(self.adoptions.iter().map(|a| &a.meta));
+        metas.extend(self.municipal_acts.iter().map(|a| &a.meta));
         if let Some(grants) = &self.grants {
-            ids.push(grants.pool_rule.id.clone());
-            ids.extend(grants.maximum.iter().map(|(_, r)| r.id.clone()));
-            ids.push(grants.approval_rule.id.clone());
-            ids.extend(grants.eligibility.iter().map(|r| r.meta.id.clone()));
+            metas.push(&grants.pool_rule);
+            metas.extend(grants.maximum.iter().map(|(_, r)| r));
+            metas.push(&grants.approval_rule);
+            metas.extend(grants.eligibility.iter().map(|r| &r.meta));
         }
-        ids
+        metas
     }
 
     pub fn class_term(&self, class: &str) -> Option<&Term> {
