@@ -6,6 +6,7 @@ mod acts;
 pub mod eval;
 pub mod explain;
 mod quota;
+mod referral;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub use explain::{
     Comparison, ComplaintText, Explanation, FiredRule, Lang, ReferenceUsed, SlotValues,
 };
 pub use quota::{QuotaCounters, QuotaState, period_key};
+pub use referral::{ReferralCase, ReferralDecision, ReferralOutcome, evaluate_referral};
 
 /// Why the engine could not decide. The caller's input was incomplete or the rule book has
 /// no rules for the case; the rules themselves were checked when loaded.
@@ -666,179 +668,6 @@ fn person_words(role: crate::model::PersonRole) -> (&'static str, &'static str) 
             ("ansøgerens samlever", "the applicant's cohabitant")
         }
     }
-}
-
-// ----- municipal referral -----------------------------------------------------------------
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReferralCase {
-    pub date: NaiveDate,
-    pub municipality: String,
-    pub department: String,
-    /// The name the department is registered under, for messages (the id when unknown).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department_name: Option<String>,
-    pub area: AreaFacts,
-    pub household: Household,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReferralOutcome {
-    Accepted,
-    Refused,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReferralDecision {
-    pub outcome: ReferralOutcome,
-    pub area_class: Arc<str>,
-    pub explanation: Explanation,
-}
-
-/// Judges a municipal referral of a household to a vacancy.
-pub fn evaluate_referral(
-    book: &RuleBook,
-    case: &ReferralCase,
-) -> Result<ReferralDecision, EngineError> {
-    let (set, mut explanation, class) = judged_in(book, &case.municipality, &case.area, case.date)?;
-    explanation.fact("department", &case.department);
-    if let Some(unknown) = case
-        .household
-        .referral_conditions
-        .iter()
-        .find(|c| Vocabulary::term(&set.vocabulary.referral_conditions, c).is_none())
-    {
-        return Err(EngineError::UnknownTerm {
-            what: "referral condition",
-            value: unknown.clone(),
-            rule_set: set.id.clone(),
-        });
-    }
-    let ctx = FactContext {
-        date: case.date,
-        set,
-        area: Some(&case.area),
-        designated_classes: &[],
-        streaks: &[],
-        household: Some(&case.household),
-        grant: None,
-    };
-    let mut refused = false;
-    let mut weighed: Vec<(&crate::model::ReferralRule, Option<Vec<Comparison>>)> = Vec::new();
-    for rule in set
-        .referral_rules
-        .iter()
-        .filter(|r| r.meta.in_force(case.date))
-    {
-        if !rule.applies_to(&case.area.id, &class) {
-            weighed.push((rule, None));
-            continue;
-        }
-        let mut trace = Trace::default();
-        if !ctx
-            .eval(&rule.when, &mut trace)
-            .map_err(missing(&rule.meta.id))?
-        {
-            weighed.push((rule, Some(trace.comparisons)));
-            continue;
-        }
-        {
-            let mut slots = SlotValues::default();
-            slots.same(Slot::Area, case.area.display_name());
-            slots.same(
-                Slot::Department,
-                case.department_name.as_deref().unwrap_or(&case.department),
-            );
-            slots.same(Slot::Date, case.date.to_string());
-            class_words(&mut slots, set, &class);
-            let (da, en): (Vec<&str>, Vec<&str>) = case
-                .household
-                .referral_conditions
-                .iter()
-                .map(
-                    |c| match Vocabulary::term(&set.vocabulary.referral_conditions, c) {
-                        Some(t) => (&*t.da, &*t.en),
-                        None => (c.as_str(), c.as_str()),
-                    },
-                )
-                .unzip();
-            slots.set(Slot::Conditions, da.join("; "), en.join("; "));
-            explanation.fire(&rule.meta, trace.comparisons, &slots);
-            if let Some(adoption) = &rule.adoption {
-                explanation.fire(&adoption.meta, Vec::new(), &slots);
-            }
-            refused = true;
-        }
-    }
-    let outcome = if refused {
-        explanation.complaint_from(set, ComplaintKind::ReferralDecision);
-        ReferralOutcome::Refused
-    } else {
-        // Accepted: say which bars were weighed and why none applied.
-        let area = case.area.display_name();
-        let (class_da, class_en) = class_names(set, &class);
-        for (rule, comparisons) in weighed {
-            let (da, en) = match &comparisons {
-                None => {
-                    let (da, en): (Vec<&str>, Vec<&str>) = rule
-                        .applies_to_classes
-                        .iter()
-                        .map(|c| class_names(set, c))
-                        .unzip();
-                    (
-                        format!(
-                            "{} ({}) gælder ikke: den gælder {}, og {area} er {class_da}.",
-                            rule.meta.source.title,
-                            rule.meta
-                                .source
-                                .section
-                                .as_deref()
-                                .unwrap_or(&rule.meta.source.document),
-                            da.join(", ")
-                        ),
-                        format!(
-                            "{} ({}) does not apply: it covers {}, and {area} is {class_en}.",
-                            rule.meta.source.title,
-                            rule.meta
-                                .source
-                                .section
-                                .as_deref()
-                                .unwrap_or(&rule.meta.source.document),
-                            en.join(", ")
-                        ),
-                    )
-                }
-                Some(_) => (
-                    format!(
-                        "{} ({}) gælder i {area}, men husstanden opfylder ingen af dens betingelser.",
-                        rule.meta.source.title,
-                        rule.meta
-                            .source
-                            .section
-                            .as_deref()
-                            .unwrap_or(&rule.meta.source.document),
-                    ),
-                    format!(
-                        "{} ({}) covers {area}, but the household meets none of its conditions.",
-                        rule.meta.source.title,
-                        rule.meta
-                            .source
-                            .section
-                            .as_deref()
-                            .unwrap_or(&rule.meta.source.document),
-                    ),
-                ),
-            };
-            explanation.considered(&rule.meta, comparisons.unwrap_or_default(), da, en);
-        }
-        ReferralOutcome::Accepted
-    };
-    Ok(ReferralDecision {
-        outcome,
-        area_class: class,
-        explanation,
-    })
 }
 
 // ----- relocation grants ------------------------------------------------------------------

@@ -1,8 +1,10 @@
-//! Vacancies, lettings, municipal approval, replacement offers, move-ins and referrals.
+//! Vacancies, lettings, municipal approval and move-ins; the helpers every case operation
+//! shares (the workflow step, the date rules, locked case reads).
 
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::referrals::{ReferralState, referral_behind};
 use super::registry::{area_facts, period_for, placed_department, writer};
 use super::workflow::{self, Act, NEW, Transition};
 use super::{
@@ -10,9 +12,9 @@ use super::{
 };
 use crate::engine::{
     self, ChannelDecision, Eligibility, Explanation, LettingCase, LettingDecision, LettingOutcome,
-    MunicipalActCase, QuotaState, ReferralCase, ReferralDecision, ReferralOutcome, VacancyCase,
+    MunicipalActCase, QuotaState, VacancyCase,
 };
-use crate::model::{ActKind, Channel, ComplaintKind, Household, RuleBook};
+use crate::model::{ActKind, Channel, Household, RuleBook};
 use crate::store::{CaseKind, CaseRow, DecisionKind, Tx};
 
 /// The scope key of a department's quota counters.
@@ -146,62 +148,6 @@ pub struct MoveInRecorded {
     pub counts_combined_indicator: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MakeOffer {
-    pub letting_id: String,
-    pub vacancy_id: String,
-    pub date: NaiveDate,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OfferMade {
-    pub offer_id: String,
-    pub decision_id: String,
-    #[serde(default)]
-    pub explanation: Option<Explanation>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OfferState {
-    pub letting_id: String,
-    pub vacancy_id: String,
-    pub applicant_ref: String,
-    pub date: NaiveDate,
-    pub answer: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AnswerOffer {
-    pub offer_id: String,
-    pub accepted: bool,
-    pub date: NaiveDate,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordReferral {
-    pub vacancy_id: String,
-    pub household: Household,
-    pub date: NaiveDate,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReferralRecorded {
-    pub referral_id: String,
-    pub decision_id: String,
-    pub decision: ReferralDecision,
-}
-
-/// The stored state of a municipal referral.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReferralState {
-    pub vacancy_id: String,
-    pub applicant_ref: String,
-    pub date: NaiveDate,
-    /// The letting that let the vacancy to the referred household.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub letting: Option<String>,
-}
-
 /// A letting awaiting the municipality, for its work list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingLetting {
@@ -209,7 +155,7 @@ pub struct PendingLetting {
     pub state: LettingState,
 }
 
-fn vacancy_row(
+pub(super) fn vacancy_row(
     principal: &Principal,
     id: &str,
     organisation: &str,
@@ -237,12 +183,12 @@ fn letting_status(outcome: LettingOutcome) -> &'static str {
 }
 
 /// The step the workflow allows this case now, or FAILED_PRECONDITION naming its state.
-fn step(row: &CaseRow, act: Act) -> Result<&'static Transition, ServiceError> {
+pub(super) fn step(row: &CaseRow, act: Act) -> Result<&'static Transition, ServiceError> {
     Ok(workflow::step(row.kind, &row.id, &row.status, act)?)
 }
 
 /// The step a case takes at its creation.
-fn first_step(kind: CaseKind, act: Act) -> Result<&'static Transition, ServiceError> {
+pub(super) fn first_step(kind: CaseKind, act: Act) -> Result<&'static Transition, ServiceError> {
     Ok(workflow::step(kind, "", NEW, act)?)
 }
 
@@ -294,7 +240,7 @@ async fn owned_case_for_update<S: serde::de::DeserializeOwned>(
     Ok((row, state))
 }
 
-async fn letting_for_update(
+pub(super) async fn letting_for_update(
     tx: &mut dyn Tx,
     principal: &Principal,
     id: &str,
@@ -302,7 +248,7 @@ async fn letting_for_update(
     owned_case_for_update(tx, principal, CaseKind::Letting, "letting", id).await
 }
 
-async fn vacancy_for_update(
+pub(super) async fn vacancy_for_update(
     tx: &mut dyn Tx,
     principal: &Principal,
     id: &str,
@@ -362,56 +308,6 @@ struct JudgedLetting {
     vacancy_step: &'static Transition,
     referral: Option<(CaseRow, ReferralState)>,
     decision: LettingDecision,
-}
-
-/// The referral a letting must name on a vacancy the municipality referred to, checked:
-/// accepted, for this vacancy and this household. Any other vacancy takes no referral.
-async fn referral_behind(
-    tx: &mut dyn Tx,
-    vrow: &CaseRow,
-    vacancy: &VacancyState,
-    command: &ProposeLetting,
-) -> Result<Option<(CaseRow, ReferralState)>, ServiceError> {
-    let referral_vacancy =
-        vacancy.channel == Channel::MunicipalReferral || vacancy.referral.is_some();
-    let Some(id) = &command.referral_id else {
-        if referral_vacancy {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "vacancy `{}` is for municipal referral: a letting of it names the municipality's accepted referral (referral_id)",
-                command.vacancy_id
-            )));
-        }
-        return Ok(None);
-    };
-    if !referral_vacancy {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "vacancy `{}` goes to {}, not municipal referral: a letting of it names no referral",
-            command.vacancy_id,
-            vacancy.channel.as_str()
-        )));
-    }
-    let row = tx
-        .case_for_update(CaseKind::Referral, id)
-        .await?
-        .filter(|r| r.municipality == vrow.municipality)
-        .ok_or_else(|| ServiceError::NotFound {
-            what: "referral",
-            id: id.clone(),
-        })?;
-    step(&row, Act::ProposeLetting)?;
-    let state: ReferralState = from_json(&row.body)?;
-    if state.vacancy_id != command.vacancy_id || vacancy.referral.as_deref() != Some(id.as_str()) {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "referral `{id}` is to vacancy `{}`, not `{}`",
-            state.vacancy_id, command.vacancy_id
-        )));
-    }
-    if state.applicant_ref != command.household.applicant_ref {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "referral `{id}` refers another household: the letting is for the referred household"
-        )));
-    }
-    Ok(Some((row, state)))
 }
 
 impl Ledger {
@@ -918,300 +814,6 @@ impl Ledger {
                     decision_id: d.id,
                     ..outcome
                 })
-            })
-        })
-        .await
-    }
-
-    /// The municipality offers a replacement dwelling to an applicant rejected under
-    /// combined letting. Only a vacancy outside exposed areas qualifies.
-    pub async fn make_replacement_offer(
-        &self,
-        principal: &Principal,
-        key: &str,
-        command: MakeOffer,
-    ) -> Result<OfferMade, ServiceError> {
-        require_municipality(principal, "make replacement offers")?;
-        let book = self.rules();
-        let p = principal.clone();
-        let today = self.today();
-        let hash = super::request_hash(&command)?;
-        self.idempotent(principal, key, hash, move |tx| {
-            let (command, book, p) = (command.clone(), book.clone(), p.clone());
-            Box::pin(async move {
-                let (row, mut state) = letting_for_update(tx, &p, &command.letting_id).await?;
-                if !state.replacement_owed {
-                    return Err(ServiceError::FailedPrecondition(format!(
-                        "no replacement dwelling is owed for letting `{}`",
-                        command.letting_id
-                    )));
-                }
-                let letting_step = step(&row, Act::MakeReplacementOffer)?;
-                if let Some(offer) = &state.replacement_offer {
-                    return Err(ServiceError::FailedPrecondition(format!(
-                        "letting `{}` already has replacement offer `{offer}`: one owed dwelling is met by one offer",
-                        command.letting_id
-                    )));
-                }
-                let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
-                let vacancy_step = step(&vrow, Act::MakeReplacementOffer)?;
-                let rejected_on = state.decided_on.unwrap_or(state.date);
-                dated(
-                    &book,
-                    &row.municipality,
-                    Act::MakeReplacementOffer,
-                    command.date,
-                    today,
-                    &[("the rejection", rejected_on), ("the offered vacancy", vacancy.date)],
-                )?;
-                let area = area_facts(tx, &vacancy.area, command.date).await?;
-                let mut class = engine::classify(&book, &vrow.municipality, &area, command.date)?;
-                class.explanation.complaint = engine::complaint_guidance(
-                    &book,
-                    &vrow.municipality,
-                    command.date,
-                    ComplaintKind::ReplacementOffer,
-                );
-                if matches!(&*class.class, "exposed" | "hard_exposed") {
-                    return Err(ServiceError::FailedPrecondition(format!(
-                        "vacancy `{}` lies in {} ({}): a replacement dwelling must be outside exposed areas",
-                        command.vacancy_id, vacancy.area, class.class
-                    )));
-                }
-                let offer_id = new_id();
-                let offered = first_step(CaseKind::Offer, Act::MakeReplacementOffer)?.to(&offer_id, "offered")?;
-                let mut d = decision(DecisionKind::ReplacementOffer, &p, command.date, "offered", serde_json::json!({ "request": &command, "classification": &class }));
-                d.organisation = vrow.organisation.clone();
-                d.department = Some(vacancy.department.clone());
-                d.area = Some(vacancy.area.clone());
-                d.subject = Some(offer_id.clone());
-                d.area_class = Some(class.class.to_string());
-                d.rule_set_id = Some(class.explanation.rule_set_id.to_string());
-                d.rule_set_hash = Some(class.explanation.rule_set_hash.to_string());
-                tx.append_decision(&d).await?;
-                let offer = OfferState {
-                    letting_id: command.letting_id.clone(),
-                    vacancy_id: command.vacancy_id.clone(),
-                    applicant_ref: state.applicant_ref.clone(),
-                    date: command.date,
-                    answer: None,
-                };
-                tx.put_case(&CaseRow {
-                    kind: CaseKind::Offer,
-                    id: offer_id.clone(),
-                    municipality: row.municipality.clone(),
-                    organisation: vrow.organisation.clone(),
-                    department: Some(vacancy.department.clone()),
-                    status: offered.into(),
-                    updated_at: Utc::now(),
-                    body: to_json(&offer)?,
-                })
-                .await?;
-                vacancy.letting = None;
-                let org = vrow.organisation.clone().unwrap_or_default();
-                let held = vacancy_step.to(&command.vacancy_id, "offered")?;
-                tx.put_case(&vacancy_row(&p, &command.vacancy_id, &org, &vacancy, held)?).await?;
-                state.replacement_offer = Some(offer_id.clone());
-                let unchanged = letting_step.to(&command.letting_id, letting_step.from)?;
-                tx.put_case(&CaseRow {
-                    status: unchanged.to_owned(),
-                    updated_at: Utc::now(),
-                    body: to_json(&state)?,
-                    ..row
-                })
-                .await?;
-                Ok(OfferMade { offer_id, decision_id: d.id, explanation: Some(class.explanation) })
-            })
-        })
-        .await
-    }
-
-    /// The applicant's answer to a replacement offer, recorded by the organisation that
-    /// owns the offered dwelling (or the municipality).
-    pub async fn answer_offer(
-        &self,
-        principal: &Principal,
-        key: &str,
-        command: AnswerOffer,
-    ) -> Result<ActRecorded, ServiceError> {
-        writer(principal)?;
-        let p = principal.clone();
-        let book = self.rules();
-        let today = self.today();
-        let hash = super::request_hash(&command)?;
-        self.idempotent(principal, key, hash, move |tx| {
-            let (command, p, book) = (command.clone(), p.clone(), book.clone());
-            Box::pin(async move {
-                let row = tx
-                    .case_for_update(CaseKind::Offer, &command.offer_id)
-                    .await?
-                    .filter(|r| r.municipality == p.municipality())
-                    .ok_or_else(|| ServiceError::NotFound {
-                        what: "replacement offer",
-                        id: command.offer_id.clone(),
-                    })?;
-                if let Principal::Organisation { organisation, .. } = &p
-                    && row.organisation.as_deref() != Some(organisation.as_str())
-                {
-                    return Err(ServiceError::PermissionDenied(format!(
-                        "offer `{}` is for another organisation's dwelling",
-                        command.offer_id
-                    )));
-                }
-                let offer_step = step(&row, Act::AnswerReplacementOffer)?;
-                let mut offer: OfferState = from_json(&row.body)?;
-                dated(
-                    &book,
-                    &row.municipality,
-                    Act::AnswerReplacementOffer,
-                    command.date,
-                    today,
-                    &[("the offer", offer.date)],
-                )?;
-                offer.answer = Some(command.accepted);
-                let status = offer_step.to(
-                    &command.offer_id,
-                    if command.accepted {
-                        "accepted"
-                    } else {
-                        "declined"
-                    },
-                )?;
-                let mut d = decision(
-                    DecisionKind::OfferAnswer,
-                    &p,
-                    command.date,
-                    status,
-                    to_json(&command)?,
-                );
-                d.organisation = row.organisation.clone();
-                d.department = row.department.clone();
-                d.subject = Some(command.offer_id.clone());
-                tx.append_decision(&d).await?;
-                let (vrow, vacancy) = vacancy_for_update(tx, &p, &offer.vacancy_id).await?;
-                let org = vrow.organisation.clone().unwrap_or_default();
-                let vstatus = step(&vrow, Act::AnswerReplacementOffer)?.to(
-                    &offer.vacancy_id,
-                    if command.accepted { "let" } else { "open" },
-                )?;
-                tx.put_case(&vacancy_row(
-                    &p,
-                    &offer.vacancy_id,
-                    &org,
-                    &vacancy,
-                    vstatus,
-                )?)
-                .await?;
-                tx.put_case(&CaseRow {
-                    status: status.into(),
-                    updated_at: Utc::now(),
-                    body: to_json(&offer)?,
-                    ..row
-                })
-                .await?;
-                Ok(ActRecorded {
-                    decision_id: d.id,
-                    status: status.into(),
-                    explanation: None,
-                })
-            })
-        })
-        .await
-    }
-
-    /// A municipal referral of a household to a vacancy: refused into barred areas, with
-    /// the reason; accepted referrals elsewhere are the compensation the report counts.
-    pub async fn record_referral(
-        &self,
-        principal: &Principal,
-        key: &str,
-        command: RecordReferral,
-    ) -> Result<ReferralRecorded, ServiceError> {
-        require_municipality(principal, "refer households")?;
-        let book = self.rules();
-        let p = principal.clone();
-        let today = self.today();
-        let hash = super::request_hash(&command)?;
-        self.idempotent(principal, key, hash, move |tx| {
-            let (command, book, p) = (command.clone(), book.clone(), p.clone());
-            Box::pin(async move {
-                let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
-                let vacancy_step = step(&vrow, Act::RecordReferral)?;
-                dated(
-                    &book,
-                    &vrow.municipality,
-                    Act::RecordReferral,
-                    command.date,
-                    today,
-                    &[("the vacancy", vacancy.date)],
-                )?;
-                let area = area_facts(tx, &vacancy.area, command.date).await?;
-                let case = ReferralCase {
-                    date: command.date,
-                    municipality: vrow.municipality.clone(),
-                    department: vacancy.department.clone(),
-                    department_name: vacancy.department_name.clone(),
-                    area,
-                    household: command.household.clone(),
-                };
-                let decided = engine::evaluate_referral(&book, &case)?;
-                let accepted = decided.outcome == ReferralOutcome::Accepted;
-                // Only a vacancy put at the municipality's disposal takes a referral; a
-                // refused one is recorded wherever it was tried, so the report sees it.
-                if accepted && vacancy.channel != Channel::MunicipalReferral {
-                    return Err(ServiceError::FailedPrecondition(format!(
-                        "vacancy `{}` goes to {}: the municipality refers only to vacancies assigned to municipal referral",
-                        command.vacancy_id,
-                        vacancy.channel.as_str()
-                    )));
-                }
-                let referral_id = new_id();
-                let status = first_step(CaseKind::Referral, Act::RecordReferral)?
-                    .to(&referral_id, if accepted { "accepted" } else { "refused" })?;
-                let mut d = decision(
-                    DecisionKind::Referral,
-                    &p,
-                    command.date,
-                    status,
-                    serde_json::json!({
-                        "vacancy_id": &command.vacancy_id,
-                        "applicant_ref": &command.household.applicant_ref,
-                        "decision": &decided,
-                    }),
-                );
-                d.organisation = vrow.organisation.clone();
-                d.department = Some(vacancy.department.clone());
-                d.area = Some(vacancy.area.clone());
-                d.subject = Some(referral_id.clone());
-                d.channel = Some(Channel::MunicipalReferral.as_str().into());
-                d.area_class = Some(decided.area_class.to_string());
-                d.rule_set_id = Some(decided.explanation.rule_set_id.to_string());
-                d.rule_set_hash = Some(decided.explanation.rule_set_hash.to_string());
-                tx.append_decision(&d).await?;
-                tx.put_case(&CaseRow {
-                    kind: CaseKind::Referral,
-                    id: referral_id.clone(),
-                    municipality: vrow.municipality.clone(),
-                    organisation: vrow.organisation.clone(),
-                    department: Some(vacancy.department.clone()),
-                    status: status.into(),
-                    updated_at: Utc::now(),
-                    body: to_json(&ReferralState {
-                        vacancy_id: command.vacancy_id.clone(),
-                        applicant_ref: command.household.applicant_ref.clone(),
-                        date: command.date,
-                        letting: None,
-                    })?,
-                })
-                .await?;
-                if accepted {
-                    vacancy.referral = Some(referral_id.clone());
-                    let org = vrow.organisation.clone().unwrap_or_default();
-                    let held = vacancy_step.to(&command.vacancy_id, "referred")?;
-                    tx.put_case(&vacancy_row(&p, &command.vacancy_id, &org, &vacancy, held)?)
-                        .await?;
-                }
-                Ok(ReferralRecorded { referral_id, decision_id: d.id, decision: decided })
             })
         })
         .await

@@ -7,6 +7,8 @@ mod clock;
 mod grants;
 mod keys;
 mod letting;
+mod offers;
+mod referrals;
 mod registry;
 pub mod workflow;
 
@@ -27,6 +29,8 @@ pub use clock::Clock;
 pub use grants::*;
 pub use keys::*;
 pub use letting::*;
+pub use offers::*;
+pub use referrals::*;
 pub use registry::*;
 
 /// Who is calling, as established from their API key.
