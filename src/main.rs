@@ -112,6 +112,9 @@ struct ServeArgs {
     /// Calls served at once; more wait [default: 1024].
     #[arg(long, env = "LETTING_CONCURRENCY_LIMIT")]
     concurrency_limit: Option<usize>,
+    /// Serve Prometheus metrics at http://ADDR/metrics [default: off].
+    #[arg(long, env = "LETTING_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "LETTING_LOG_JSON")]
     log_json: bool,
@@ -223,6 +226,7 @@ fn settings(args: ServeArgs) -> anyhow::Result<cli::serve::Settings> {
             .concurrency_limit
             .or(file.concurrency_limit)
             .unwrap_or(1024),
+        metrics_listen: args.metrics_listen.or(file.metrics_listen),
     })
 }
 

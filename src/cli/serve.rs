@@ -27,6 +27,7 @@ pub struct ConfigFile {
     pub municipality: Option<String>,
     pub request_timeout_secs: Option<u64>,
     pub concurrency_limit: Option<usize>,
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// What `serve` runs with, after flags, environment, config file and defaults.
@@ -41,6 +42,8 @@ pub struct Settings {
     pub municipality: String,
     pub request_timeout: Duration,
     pub concurrency_limit: usize,
+    /// Where Prometheus scrapes `/metrics`; None: no exporter, every record a no-op.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -168,6 +171,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         Some((cert, key)) => Some(read_tls_pair(cert, key)?),
         None => None,
     };
+    // The exporter before the rules and the store, so the first rule book and the first
+    // commit are recorded.
+    if let Some(addr) = settings.metrics_listen {
+        install_metrics(addr)?;
+        println!("letting serve: metrics on http://{addr}/metrics");
+    }
     let loaded = load_rules(settings.rules.as_deref())
         .context("the rules have errors; the service does not start on broken rules")?;
     for w in &loaded.warnings {
@@ -211,6 +220,75 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     store.close().await;
     println!("letting serve: stopped cleanly");
     Ok(())
+}
+
+/// Latency buckets in seconds: from a cached read (~100 µs) to the default deadline.
+const SECONDS_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0,
+];
+/// Jobs per SQLite batch, by powers of two up to the writer's largest batch (256).
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
+/// Installs the Prometheus recorder for the `metrics` facade and serves `/metrics` on
+/// `addr` (on the running tokio runtime). Histograms get buckets, so they are exported as
+/// Prometheus histograms that aggregate across processes, not as per-process summaries.
+fn install_metrics(addr: SocketAddr) -> anyhow::Result<()> {
+    use letting_rules::store::metrics as store_metrics;
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let seconds = [
+        letting_rules::grpc::metrics::CALL_SECONDS,
+        store_metrics::COMMIT_SECONDS,
+        store_metrics::TRANSACTION_SECONDS,
+    ];
+    let mut builder = PrometheusBuilder::new().with_http_listener(addr);
+    for name in seconds {
+        builder =
+            builder.set_buckets_for_metric(Matcher::Full(name.to_owned()), SECONDS_BUCKETS)?;
+    }
+    builder
+        .set_buckets_for_metric(
+            Matcher::Full(store_metrics::BATCH_JOBS.to_owned()),
+            BATCH_BUCKETS,
+        )?
+        .install()
+        .with_context(|| format!("cannot serve metrics on {addr}"))?;
+    describe_metrics();
+    Ok(())
+}
+
+/// The `# HELP` lines of the exported metrics.
+fn describe_metrics() {
+    use letting_rules::grpc::metrics::{CALL_SECONDS, CALLS};
+    use letting_rules::service::{RULE_BOOK_INFO, RULE_BOOK_LOADED};
+    use letting_rules::store::metrics::{BATCH_JOBS, COMMIT_SECONDS, TRANSACTION_SECONDS};
+    use metrics::Unit;
+    metrics::describe_counter!(CALLS, "gRPC calls answered, by service, method and code");
+    metrics::describe_histogram!(
+        CALL_SECONDS,
+        Unit::Seconds,
+        "gRPC calls from arrival to the end of the response, by service, method and code"
+    );
+    metrics::describe_histogram!(BATCH_JOBS, "write jobs per committed SQLite batch");
+    metrics::describe_histogram!(
+        COMMIT_SECONDS,
+        Unit::Seconds,
+        "SQLite COMMIT of one batch: the WAL fsync and any checkpoint"
+    );
+    metrics::describe_histogram!(
+        TRANSACTION_SECONDS,
+        Unit::Seconds,
+        "SQLite batch transaction, BEGIN to the end of COMMIT"
+    );
+    metrics::describe_gauge!(
+        RULE_BOOK_INFO,
+        "1 for the rule book in force, by the hash of its layers and reference data"
+    );
+    metrics::describe_gauge!(
+        RULE_BOOK_LOADED,
+        Unit::Seconds,
+        "when the rule book in force was loaded (Unix time)"
+    );
 }
 
 /// Reads the TLS certificate chain and key and checks that they belong together.

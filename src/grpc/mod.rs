@@ -6,6 +6,7 @@ pub mod auth;
 pub mod convert;
 mod housing;
 mod keys;
+pub mod metrics;
 mod municipality;
 mod registry;
 mod report;

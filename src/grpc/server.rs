@@ -1,6 +1,6 @@
 //! Assembling and running the gRPC server: the five services, health checking,
 //! reflection (v1 and v1alpha), TLS, deadlines, a concurrency limit, request ids in the
-//! logs, and graceful shutdown.
+//! logs, call metrics, and graceful shutdown.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 
 use super::auth::Authenticator;
 use super::convert::limits::MAX_REQUEST_BYTES;
+use super::metrics::CallMetricsLayer;
 use super::pb::{
     self, housing_organisation_service_server::HousingOrganisationServiceServer,
     key_service_server::KeyServiceServer, municipality_service_server::MunicipalityServiceServer,
@@ -167,6 +168,8 @@ pub async fn serve(
             .map_err(ServeError::Tls)?;
     }
     let layers = tower::ServiceBuilder::new()
+        // Outside the concurrency limit, so a call's latency includes its wait for a slot.
+        .layer(CallMetricsLayer::new(options.request_timeout))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(
             TraceLayer::new_for_grpc().make_span_with(|request: &http::Request<_>| {

@@ -702,6 +702,39 @@ impl RuleBook {
         })
     }
 
+    /// One hash of every layer and every list of reference data, by id and content: the
+    /// version of the book, the same for the same files wherever they are loaded.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut entries: Vec<(&str, &str)> = self
+            .sets
+            .iter()
+            .map(|s| (&*s.id, &*s.content_hash))
+            .chain(
+                self.reference
+                    .designations
+                    .iter()
+                    .map(|d| (&*d.id, &*d.content_hash)),
+            )
+            .chain(
+                self.reference
+                    .flexible_shares
+                    .iter()
+                    .map(|f| (&*f.id, &*f.content_hash)),
+            )
+            .collect();
+        // By id, so the order the files were read in does not change the version.
+        entries.sort_unstable();
+        let mut hasher = Sha256::new();
+        for (id, hash) in entries {
+            hasher.update(id.as_bytes());
+            hasher.update(b"\0");
+            hasher.update(hash.as_bytes());
+            hasher.update(b"\n");
+        }
+        hex::encode(hasher.finalize())
+    }
+
     /// A composed rule set or a layer, by id.
     pub fn set(&self, id: &str) -> Option<&Arc<RuleSet>> {
         self.composed

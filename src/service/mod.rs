@@ -134,6 +134,7 @@ pub struct Ledger {
 
 impl Ledger {
     pub fn new(store: Arc<Store>, rules: RuleBook, clock: Clock) -> Self {
+        record_book_in_force(&rules, None);
         Ledger {
             store,
             rules: Arc::new(ArcSwap::from_pointee(rules)),
@@ -157,7 +158,9 @@ impl Ledger {
 
     /// Replaces the rules. Only a book that loaded without errors ever gets here.
     pub fn replace_rules(&self, book: RuleBook) {
-        self.rules.store(Arc::new(book));
+        let new = Arc::new(book);
+        let old = self.rules.swap(new.clone());
+        record_book_in_force(&new, Some(&old));
     }
 
     /// Runs a mutating job once per idempotency key: a retry with the same key and the same
@@ -222,6 +225,28 @@ impl Ledger {
             })
             .await
     }
+}
+
+/// The rule book in force, by its content hash (1; the book it replaced 0).
+pub const RULE_BOOK_INFO: &str = "letting_rule_book_info";
+/// When the rule book in force was loaded, in seconds since the Unix epoch.
+pub const RULE_BOOK_LOADED: &str = "letting_rule_book_loaded_timestamp_seconds";
+
+/// Records which book is in force, through the `metrics` facade (a no-op unless the
+/// process installed a recorder).
+fn record_book_in_force(new: &RuleBook, old: Option<&RuleBook>) {
+    let hash = new.content_hash();
+    if let Some(old) = old {
+        let old_hash = old.content_hash();
+        // The same files reloaded: the series stays 1.
+        if old_hash != hash {
+            metrics::gauge!(RULE_BOOK_INFO, "hash" => old_hash).set(0.0);
+        }
+    }
+    metrics::gauge!(RULE_BOOK_INFO, "hash" => hash).set(1.0);
+    let now = Utc::now();
+    let seconds = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
+    metrics::gauge!(RULE_BOOK_LOADED).set(seconds);
 }
 
 /// The hash that tells a retry from a different request under the same key.

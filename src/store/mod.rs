@@ -502,6 +502,11 @@ pub trait Tx: Send {
 mod postgres;
 mod sqlite;
 
+/// The names of the SQLite writer's metrics.
+pub mod metrics {
+    pub use super::sqlite::{BATCH_JOBS, COMMIT_SECONDS, TRANSACTION_SECONDS};
+}
+
 /// A job run inside one transaction. It may be run more than once (PostgreSQL retries
 /// serialisation failures), so it must not have effects outside the transaction.
 pub trait Job<T, E>:

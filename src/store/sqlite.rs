@@ -48,6 +48,13 @@ const MAX_LINGER: Duration = Duration::from_millis(2);
 /// How often a waiting batch takes the jobs that arrived.
 const LINGER_STEP: Duration = Duration::from_micros(50);
 
+/// Write jobs per committed batch (histogram, recorded through the `metrics` facade).
+pub const BATCH_JOBS: &str = "letting_sqlite_batch_jobs";
+/// Seconds of a batch's COMMIT: its fsync of the WAL, and any checkpoint.
+pub const COMMIT_SECONDS: &str = "letting_sqlite_commit_seconds";
+/// Seconds of a committed batch's whole transaction, BEGIN to the end of COMMIT.
+pub const TRANSACTION_SECONDS: &str = "letting_sqlite_transaction_seconds";
+
 /// The SQLite store: a writer thread and a pool of read-only connections.
 pub struct SqliteStore {
     sender: Mutex<Option<mpsc::Sender<Box<dyn BatchJob>>>>,
@@ -407,6 +414,7 @@ fn take_queued(
 /// Runs one batch in one transaction: a savepoint per job, one commit, then the answers.
 /// Returns how long the commit (its fsync, and any checkpoint) took.
 fn run_batch(conn: &mut Connection, mut batch: Vec<Box<dyn BatchJob>>) -> Duration {
+    let began = Instant::now();
     if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
         answer_all(batch, Err(&db(e)));
         return Duration::ZERO;
@@ -434,7 +442,14 @@ fn run_batch(conn: &mut Connection, mut batch: Vec<Box<dyn BatchJob>>) -> Durati
     let committed = run_cached(conn, "COMMIT");
     let took = committing.elapsed();
     match committed {
-        Ok(()) => answer_all(batch, Ok(())),
+        Ok(()) => {
+            // Recorded before the answers, so a caller that reads the metrics after its
+            // answer finds its own batch in them.
+            metrics::histogram!(BATCH_JOBS).record(batch.len() as f64);
+            metrics::histogram!(COMMIT_SECONDS).record(took.as_secs_f64());
+            metrics::histogram!(TRANSACTION_SECONDS).record(began.elapsed().as_secs_f64());
+            answer_all(batch, Ok(()))
+        }
         Err(e) => abort(conn, batch, db(e)),
     }
     took

@@ -636,6 +636,11 @@ impl ServeProcess {
     /// Starts `letting serve` on `database_url` with the keys of `key_file` and the
     /// repository's rules, and waits until it listens.
     pub fn spawn(database_url: &str, key_file: &Path) -> ServeProcess {
+        ServeProcess::spawn_with(database_url, key_file, &[])
+    }
+
+    /// As [`ServeProcess::spawn`], with more arguments to `letting serve`.
+    pub fn spawn_with(database_url: &str, key_file: &Path, extra: &[&str]) -> ServeProcess {
         let dir = tempfile::tempdir().expect("temp dir");
         let stdout = std::fs::File::create(dir.path().join("stdout.log")).expect("stdout log");
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).expect("stderr log");
@@ -655,6 +660,7 @@ impl ServeProcess {
             .arg(rules_dir())
             .arg("--api-key-file")
             .arg(key_file)
+            .args(extra)
             .current_dir(dir.path())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
