@@ -220,18 +220,6 @@ impl Explanation {
         });
     }
 
-    /// The messages that go to the citizen, in order.
-    pub fn citizen_messages(&self, lang: Lang) -> impl Iterator<Item = &str> {
-        self.fired
-            .iter()
-            .filter(|f| f.to_citizen)
-            .chain(&self.considered)
-            .map(move |f| match lang {
-                Lang::Da => f.message_da.as_str(),
-                Lang::En => f.message_en.as_str(),
-            })
-    }
-
     pub fn fired_ids(&self) -> impl Iterator<Item = &str> {
         self.fired.iter().map(|f| &*f.rule_id)
     }

@@ -214,7 +214,7 @@ pub(crate) fn dated(
 
 /// A case of the caller's municipality, locked for the transaction, with its state; an
 /// organisation may touch only its own.
-async fn owned_case_for_update<S: serde::de::DeserializeOwned>(
+pub(super) async fn owned_case_for_update<S: serde::de::DeserializeOwned>(
     tx: &mut dyn Tx,
     principal: &Principal,
     kind: CaseKind,
@@ -268,7 +268,7 @@ async fn judge_letting(
 ) -> Result<JudgedLetting, ServiceError> {
     let (vrow, vacancy) = vacancy_for_update(tx, principal, &command.vacancy_id).await?;
     let vacancy_step = step(&vrow, Act::ProposeLetting)?;
-    let referral = referral_behind(tx, &vrow, &vacancy, command).await?;
+    let referral = referral_behind(tx, principal, &vacancy, command).await?;
     let mut answers = vec![("the vacancy", vacancy.date)];
     if let Some((_, r)) = &referral {
         answers.push(("the referral", r.date));

@@ -3,13 +3,13 @@
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::letting::{ProposeLetting, VacancyState};
-use super::letting::{dated, first_step, step, vacancy_for_update, vacancy_row};
+use super::letting::{
+    ProposeLetting, VacancyState, dated, first_step, owned_case_for_update, step,
+    vacancy_for_update, vacancy_row,
+};
 use super::registry::area_facts;
 use super::workflow::Act;
-use super::{
-    Ledger, Principal, ServiceError, decision, from_json, new_id, require_municipality, to_json,
-};
+use super::{Ledger, Principal, ServiceError, decision, new_id, require_municipality, to_json};
 use crate::engine::{self, ReferralCase, ReferralDecision, ReferralOutcome};
 use crate::model::{Channel, Household};
 use crate::store::{CaseKind, CaseRow, DecisionKind, Tx};
@@ -43,7 +43,7 @@ pub struct ReferralState {
 /// accepted, for this vacancy and this household. Any other vacancy takes no referral.
 pub(super) async fn referral_behind(
     tx: &mut dyn Tx,
-    vrow: &CaseRow,
+    principal: &Principal,
     vacancy: &VacancyState,
     command: &ProposeLetting,
 ) -> Result<Option<(CaseRow, ReferralState)>, ServiceError> {
@@ -65,16 +65,9 @@ pub(super) async fn referral_behind(
             vacancy.channel.as_str()
         )));
     }
-    let row = tx
-        .case_for_update(CaseKind::Referral, id)
-        .await?
-        .filter(|r| r.municipality == vrow.municipality)
-        .ok_or_else(|| ServiceError::NotFound {
-            what: "referral",
-            id: id.clone(),
-        })?;
+    let (row, state): (CaseRow, ReferralState) =
+        owned_case_for_update(tx, principal, CaseKind::Referral, "referral", id).await?;
     step(&row, Act::ProposeLetting)?;
-    let state: ReferralState = from_json(&row.body)?;
     if state.vacancy_id != command.vacancy_id || vacancy.referral.as_deref() != Some(id.as_str()) {
         return Err(ServiceError::FailedPrecondition(format!(
             "referral `{id}` is to vacancy `{}`, not `{}`",
