@@ -22,11 +22,19 @@ use std::time::Instant;
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use letting_rules::engine::QuotaCounters;
-use letting_rules::model::{AreaFacts, RuleBook};
+use letting_rules::engine::explain::SourceText;
+use letting_rules::engine::{
+    ChannelDecision, Comparison, Eligibility, Explanation, FiredRule, FlexibleEligibility,
+    GrantDecision, GrantOutcome, LettingDecision, LettingOutcome, MunicipalActDecision,
+    QuotaCounters, QuotaState, ReferralDecision, ReferralOutcome,
+};
+use letting_rules::log::{
+    self, AreaStatisticsInput, Body, Entry, GrantAct, LoadStatistics, MoveInRecorded, MunicipalAct,
+    Placement, RecordMoveIn, RegisterVacancy,
+};
+use letting_rules::model::{AreaFacts, Channel, Money, RuleBook};
 use letting_rules::report::{self, Period, Report};
 use letting_rules::rules;
-use letting_rules::service::{AreaStatisticsInput, LoadStatistics};
 use letting_rules::store::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionColumns, DecisionFilter,
     DecisionKind, DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse, Store,
@@ -75,39 +83,182 @@ fn department_id(department: usize) -> String {
     format!("dept-{department:03}")
 }
 
-/// A body like the service's: the explanation with its fired rules and facts.
-fn body(kind: &str, area: &str, class: &str, outcome: &str) -> serde_json::Value {
-    serde_json::json!({
-        "request": { "department": area, "vacancy_ref": "Synthetic 1, st. tv.", "date": "2016-01-01" },
-        "decision": {
-            "outcome": outcome,
-            "area_class": class,
-            "obligations": if outcome == "rejected" { vec!["replacement_dwelling_offer"] } else { vec![] },
-            "explanation": {
-                "rule_set_id": "dk-2005+kk-2007+kk-aftale-2007",
-                "rule_set_hash": "0000000000000000000000000000000000000000000000000000000000000000",
-                "decided_on": "2016-01-01",
-                "fired": [
-                    {
-                        "rule_id": format!("cph2007.class.{class}"),
-                        "source": { "document": "Københavns Kommune: Statusrapport for integrationspolitikken 2007, bilag 1", "section": "Definitioner", "title": "Statusrapportens definitioner" },
-                        "comparisons": [ { "fact": "area.share_without_attachment", "op": ">=", "threshold": "0.40", "actual": "0.412", "holds": true } ],
-                        "message_da": format!("41,2 % af beboerne i den erhvervsaktive alder i {area} er uden tilknytning til arbejdsmarkedet."),
-                        "message_en": format!("41.2 % of working-age residents of {area} are without labour-market attachment.")
-                    },
-                    {
-                        "rule_id": format!("cph2007.{kind}"),
-                        "source": { "document": "Boligaftale mellem BL og Københavns Kommune, BR 711/06", "section": null, "title": "Aftale om kombineret og fleksibel udlejning" },
-                        "comparisons": [],
-                        "message_da": "Boligen går til den interne venteliste.",
-                        "message_en": "The dwelling goes to the internal waiting list."
-                    }
-                ],
-                "facts": { "area.id": area, "area.class": class, "department": area, "outcome": outcome }
-            }
-        }
-    })
+/// An explanation like the engine's: the class rule and the deciding rule, with facts.
+fn explanation(kind: &str, area: &str, class: &str, outcome: &str, date: NaiveDate) -> Explanation {
+    let mut explanation = Explanation {
+        rule_set_id: "dk-2005+kk-2007+kk-aftale-2007".into(),
+        rule_set_hash: "0".repeat(64).into(),
+        layers: Vec::new(),
+        decided_on: date,
+        fired: vec![
+            FiredRule {
+                rule_id: format!("cph2007.class.{class}").into(),
+                layer: "kk-2007".into(),
+                source: SourceText {
+                    document:
+                        "Københavns Kommune: Statusrapport for integrationspolitikken 2007, bilag 1"
+                            .into(),
+                    section: Some("Definitioner".into()),
+                    title: "Statusrapportens definitioner".into(),
+                },
+                comparisons: vec![Comparison {
+                    fact: "area.share_without_attachment".into(),
+                    op: ">=".into(),
+                    threshold: "0.40".into(),
+                    actual: "0.412".into(),
+                    holds: true,
+                }],
+                message_da: format!(
+                    "41,2 % af beboerne i den erhvervsaktive alder i {area} er uden tilknytning til arbejdsmarkedet."
+                ),
+                message_en: format!(
+                    "41.2 % of working-age residents of {area} are without labour-market attachment."
+                ),
+                to_citizen: true,
+            },
+            FiredRule {
+                rule_id: format!("cph2007.{kind}").into(),
+                layer: "kk-aftale-2007".into(),
+                source: SourceText {
+                    document: "Boligaftale mellem BL og Københavns Kommune, BR 711/06".into(),
+                    section: None,
+                    title: "Aftale om kombineret og fleksibel udlejning".into(),
+                },
+                comparisons: Vec::new(),
+                message_da: "Boligen går til den interne venteliste.".into(),
+                message_en: "The dwelling goes to the internal waiting list.".into(),
+                to_citizen: true,
+            },
+        ],
+        facts: Default::default(),
+        reference_data: Vec::new(),
+        considerations: None,
+        complaint: None,
+        considered: Vec::new(),
+    };
+    for (fact, value) in [
+        ("area.id", area),
+        ("area.class", class),
+        ("department", area),
+        ("outcome", outcome),
+    ] {
+        explanation.fact(fact, value);
+    }
+    explanation
 }
+
+/// The typed body the service writes for a decision of `kind` with `outcome`.
+fn body(
+    kind: DecisionKind,
+    date: NaiveDate,
+    area: &str,
+    class: &str,
+    subject: &str,
+    outcome: &str,
+    channel: Option<&str>,
+) -> Body {
+    let explained = || explanation(kind.as_str(), area, class, outcome, date);
+    let channel_of = |c: Option<&str>| c.and_then(Channel::parse).unwrap_or(Channel::InternalList);
+    match kind {
+        DecisionKind::ChannelAssignment => Body::ChannelAssignment(log::ChannelAssignment {
+            request: RegisterVacancy {
+                department: area.into(),
+                vacancy_ref: "Synthetic 1, st. tv.".into(),
+                date,
+            },
+            decision: ChannelDecision {
+                channel: channel_of(channel),
+                area_class: class.into(),
+                period: date.year().to_string(),
+                counters_after: QuotaState::default(),
+                explanation: explained(),
+            },
+        }),
+        DecisionKind::Letting => {
+            let outcome = match outcome {
+                "rejected" => LettingOutcome::Rejected,
+                "pending_municipal_approval" => LettingOutcome::PendingMunicipalApproval,
+                _ => LettingOutcome::Approved,
+            };
+            Body::Letting(log::LettingProposal {
+                vacancy_id: subject.into(),
+                applicant_ref: "applicant-1".into(),
+                decision: LettingDecision {
+                    outcome,
+                    area_class: class.into(),
+                    obligations: if outcome == LettingOutcome::Rejected {
+                        vec!["replacement_dwelling_offer".into()]
+                    } else {
+                        Vec::new()
+                    },
+                    flexible: FlexibleEligibility {
+                        status: Eligibility::NotApplicable,
+                        groups: Vec::new(),
+                    },
+                    explanation: explained(),
+                },
+                referral_id: None,
+            })
+        }
+        DecisionKind::Approval => Body::Approval(log::MunicipalActRecord {
+            act: MunicipalAct {
+                letting_id: subject.into(),
+                date,
+                reason: "Synthetic approval".into(),
+                caseworker: "cw-1".into(),
+                replacement_owed: false,
+            },
+            decision: Some(MunicipalActDecision {
+                area_class: class.into(),
+                explanation: explained(),
+            }),
+        }),
+        DecisionKind::MoveIn => Body::MoveIn(log::MoveIn {
+            request: RecordMoveIn {
+                letting_id: subject.into(),
+                date,
+            },
+            outcome: MoveInRecorded {
+                decision_id: String::new(),
+                flexible_shortfall: channel == Some(log::NOT_LET_FLEXIBLY),
+                counts_flexible_indicator: false,
+                counts_combined_indicator: false,
+            },
+        }),
+        DecisionKind::Referral => Body::Referral(log::Referral {
+            vacancy_id: subject.into(),
+            applicant_ref: "applicant-1".into(),
+            decision: ReferralDecision {
+                outcome: if outcome == "accepted" {
+                    ReferralOutcome::Accepted
+                } else {
+                    ReferralOutcome::Refused
+                },
+                area_class: class.into(),
+                explanation: explained(),
+            },
+        }),
+        DecisionKind::Grant => Body::Grant(log::Grant {
+            applicant_ref: "applicant-1".into(),
+            purpose: "moving_out".into(),
+            decision: GrantDecision {
+                outcome: GrantOutcome::Approved,
+                amount: Money::from_ore(GRANT_ORE),
+                pool: Money::from_ore(100_000_000),
+                remaining: Money::from_ore(100_000_000 - GRANT_ORE),
+                explanation: explained(),
+            },
+        }),
+        _ => Body::GrantPayment(GrantAct {
+            grant_id: subject.into(),
+            date,
+            reason: "Synthetic payment".into(),
+        }),
+    }
+}
+
+/// A relocation grant of DKK 15,000.
+const GRANT_ORE: i64 = 1_500_000;
 
 fn record(
     kind: DecisionKind,
@@ -119,28 +270,26 @@ fn record(
 ) -> DecisionRecord {
     let area = department % AREAS;
     let class = class_of(area);
-    let rule_set = matches!(
-        kind,
-        DecisionKind::ChannelAssignment | DecisionKind::Letting | DecisionKind::Referral
-    );
-    DecisionRecord {
+    let entry = Entry {
         id: uuid::Uuid::now_v7().to_string(),
-        kind,
         municipality: MUNICIPALITY.into(),
-        organisation: Some(format!("org-{}", department % 8)),
-        department: Some(department_id(department)),
-        area: Some(area_id(area)),
-        subject: Some(subject.to_owned()),
+        principal: format!("organisation:org-{}", department % 8),
         event_date: date,
         recorded_at: Utc::now(),
-        outcome: outcome.to_owned(),
-        channel: channel.map(str::to_owned),
-        area_class: Some(class.to_owned()),
-        amount_ore: None,
-        rule_set_id: rule_set.then(|| "dk-2005+kk-2007+kk-aftale-2007".to_owned()),
-        rule_set_hash: rule_set.then(|| "0".repeat(64)),
-        principal: format!("organisation:org-{}", department % 8),
-        body: body(kind.as_str(), &area_id(area), class, outcome),
+        placement: Placement {
+            organisation: Some(format!("org-{}", department % 8)),
+            department: Some(department_id(department)),
+            area: Some(area_id(area)),
+            subject: Some(subject.to_owned()),
+            channel: channel.map(str::to_owned),
+            area_class: Some(class.to_owned()),
+            amount_ore: (kind == DecisionKind::GrantPayment).then_some(GRANT_ORE),
+        },
+        body: body(kind, date, &area_id(area), class, subject, outcome, channel),
+    };
+    match entry.into_record() {
+        Ok(record) => record,
+        Err(e) => unreachable!("a synthetic body always encodes: {e}"),
     }
 }
 
@@ -178,25 +327,22 @@ fn year_of_decisions(year: i32, per_year: usize) -> Vec<DecisionRecord> {
             })
             .collect(),
     };
-    out.push(DecisionRecord {
+    let statistics = Entry {
         id: uuid::Uuid::now_v7().to_string(),
-        kind: DecisionKind::Statistics,
         municipality: MUNICIPALITY.into(),
-        organisation: None,
-        department: None,
-        area: None,
-        subject: Some(format!("statistics:{year}")),
+        principal: "municipality".into(),
         event_date: jan1,
         recorded_at: Utc::now(),
-        outcome: "loaded".into(),
-        channel: None,
-        area_class: None,
-        amount_ore: None,
-        rule_set_id: None,
-        rule_set_hash: None,
-        principal: "municipality".into(),
-        body: serde_json::to_value(&load).unwrap_or_default(),
-    });
+        placement: Placement {
+            subject: Some(format!("statistics:{year}")),
+            ..Placement::default()
+        },
+        body: Body::Statistics(load),
+    };
+    match statistics.into_record() {
+        Ok(record) => out.push(record),
+        Err(e) => unreachable!("a statistics load always encodes: {e}"),
+    }
     let days = if NaiveDate::from_ymd_opt(year, 12, 31).is_some_and(|d| d.ordinal() == 366) {
         366
     } else {
@@ -292,7 +438,7 @@ fn year_of_decisions(year: i32, per_year: usize) -> Vec<DecisionRecord> {
         }
         if rng.below(400) == 0 {
             let grant = uuid::Uuid::now_v7().to_string();
-            let mut g = record(
+            let g = record(
                 DecisionKind::Grant,
                 date,
                 department,
@@ -300,9 +446,8 @@ fn year_of_decisions(year: i32, per_year: usize) -> Vec<DecisionRecord> {
                 "approved",
                 None,
             );
-            g.amount_ore = Some(1_500_000);
             out.push(g);
-            let mut p = record(
+            let p = record(
                 DecisionKind::GrantPayment,
                 later(30),
                 department,
@@ -310,7 +455,6 @@ fn year_of_decisions(year: i32, per_year: usize) -> Vec<DecisionRecord> {
                 "paid",
                 None,
             );
-            p.amount_ore = Some(1_500_000);
             out.push(p);
         }
     }

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod demo;
 pub mod engine;
 pub mod grpc;
+pub mod log;
 pub mod model;
 pub mod report;
 pub mod rules;

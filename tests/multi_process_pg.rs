@@ -87,9 +87,12 @@ async fn two_servers_on_one_database_keep_counters_and_pool_exact() {
     let mut by_count: Vec<(u64, String, String)> = logged
         .iter()
         .map(|d| {
-            let count = d.body["decision"]["counters_after"]["department"]["vacancies"]
-                .as_u64()
-                .expect("count");
+            let count = match letting_rules::log::decode(d).expect("a channel assignment") {
+                letting_rules::log::Body::ChannelAssignment(b) => {
+                    b.decision.counters_after.department.vacancies
+                }
+                other => panic!("not a channel assignment: {other:?}"),
+            };
             (
                 count,
                 d.channel.clone().unwrap_or_default(),

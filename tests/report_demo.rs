@@ -15,6 +15,7 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use letting_rules::demo::{self, DemoOptions};
+use letting_rules::log::{self, Body};
 use letting_rules::model::Share;
 use letting_rules::report::{self, CheckStatus, Detail, Period, Report};
 use letting_rules::service::{Ledger, LoadStatistics};
@@ -375,13 +376,11 @@ async fn every_figure_of_the_demo_report_derives_from_the_raw_decisions() {
     // Replacement offers.
     let o = &report.replacement_offers;
     let owed = sorted_ids(q.iter().copied().filter(|d| {
-        (d.kind == DecisionKind::Letting
-            && d.body
-                .pointer("/decision/obligations")
-                .and_then(|v| v.as_array())
-                .is_some_and(|a| !a.is_empty()))
-            || (d.kind == DecisionKind::MunicipalRejection
-                && d.body.get("replacement_owed") == Some(&serde_json::json!(true)))
+        match log::decode(d).expect("the demo's decisions decode") {
+            Body::Letting(l) => !l.decision.obligations.is_empty(),
+            Body::MunicipalRejection(r) => r.act.replacement_owed,
+            _ => false,
+        }
     }));
     assert_eq!(sorted(o.owed.decision_ids.clone()), owed);
     let answers = |outcome: &str| {
@@ -541,7 +540,10 @@ async fn every_figure_of_the_demo_report_derives_from_the_raw_decisions() {
         .map(|d| {
             (
                 d,
-                serde_json::from_value(d.body.clone()).expect("statistics body"),
+                match log::decode(d).expect("statistics body") {
+                    Body::Statistics(load) => load,
+                    other => panic!("not a statistics load: {other:?}"),
+                },
             )
         })
         .collect();

@@ -111,7 +111,10 @@ async fn sigterm_under_load_answers_every_committed_call() {
     let stored: HashSet<String> = common::decisions_in(&store, &[DecisionKind::ChannelAssignment])
         .await
         .into_iter()
-        .filter_map(|d| d.body["request"]["vacancy_ref"].as_str().map(str::to_owned))
+        .filter_map(|d| match letting_rules::log::decode(&d) {
+            Ok(letting_rules::log::Body::ChannelAssignment(b)) => Some(b.request.vacancy_ref),
+            _ => None,
+        })
         .collect();
     store.close().await;
 

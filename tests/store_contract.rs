@@ -232,6 +232,7 @@ fn decision(
         rule_set_hash: Some("c0ffee".to_owned()),
         principal: "municipality".to_owned(),
         body: json!({"id": id, "explanation": ["§ 51 b", "stk. 1"]}),
+        schema_version: 1,
     }
 }
 
@@ -624,6 +625,8 @@ async fn decisions_read_back_exactly(store: &Store) {
     sparse.rule_set_id = None;
     sparse.rule_set_hash = None;
     sparse.amount_ore = Some(-42);
+    // The store keeps the body's schema version as it is given; the log reads it.
+    sparse.schema_version = 7;
     // Instants are kept to the microsecond on both backends.
     sparse.recorded_at = Utc.with_ymd_and_hms(2024, 3, 1, 23, 59, 59).unwrap()
         + chrono::Duration::nanoseconds(123_456_789);

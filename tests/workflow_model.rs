@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Days, NaiveDate};
 use common::{PgDatabase, TestServer, household, in_work, on_cash_benefit, vacancy};
 use letting_rules::grpc::pb;
+use letting_rules::log::{self, Body};
 use letting_rules::report::{self, Period, Report};
 use letting_rules::rules;
 use letting_rules::store::{DecisionKind, DecisionRecord};
@@ -545,7 +546,10 @@ async fn invariants(server: &TestServer, log: &[DecisionRecord], report: &Report
         .filter(|r| r.outcome == "accepted")
     {
         *per_vacancy
-            .entry(r.body["vacancy_id"].as_str().unwrap_or_default().to_owned())
+            .entry(match log::decode(r).expect("a referral") {
+                Body::Referral(b) => b.vacancy_id,
+                other => panic!("not a referral: {other:?}"),
+            })
             .or_default() += 1;
     }
     assert!(
@@ -555,7 +559,11 @@ async fn invariants(server: &TestServer, log: &[DecisionRecord], report: &Report
     let mut named = BTreeSet::new();
     for p in proposals.values().flatten() {
         let on_referral_vacancy = p.channel.as_deref() == Some("municipal_referral");
-        match p.body.get("referral_id").and_then(|r| r.as_str()) {
+        let named_referral = match log::decode(p).expect("a letting") {
+            Body::Letting(b) => b.referral_id,
+            other => panic!("not a letting: {other:?}"),
+        };
+        match named_referral.as_deref() {
             Some(referral) => {
                 assert!(
                     on_referral_vacancy,
@@ -593,10 +601,10 @@ async fn invariants(server: &TestServer, log: &[DecisionRecord], report: &Report
         .iter()
         .filter(|d| d.kind == DecisionKind::ReplacementOffer)
     {
-        let letting = o.body["request"]["letting_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let letting = match log::decode(o).expect("a replacement offer") {
+            Body::ReplacementOffer(b) => b.request.letting_id,
+            other => panic!("not a replacement offer: {other:?}"),
+        };
         assert!(
             offered_lettings.insert(letting.clone()),
             "{at}: two offers for letting {letting}"

@@ -8,8 +8,8 @@ use rust_decimal::Decimal;
 
 use super::pb;
 use crate::engine::{Comparison, Eligibility, Explanation, FiredRule, LettingOutcome};
+use crate::log::Logged;
 use crate::model::{AreaFacts, BenefitSpell, Channel, Evidence, Household, Person, PersonRole};
-use crate::store::DecisionRecord;
 
 /// The contract's limits, in one place; the comments of `proto/letting/v1/*.proto` state
 /// the same numbers. Each bounds what one request can make the server hold, build or store.
@@ -782,19 +782,8 @@ pub fn explanation(e: &Explanation) -> pb::DecisionExplanation {
     }
 }
 
-/// The explanation stored inside a decision's body, if it has one.
-fn stored_explanation(body: &serde_json::Value) -> Option<Explanation> {
-    let found = body
-        .get("decision")
-        .and_then(|d| d.get("explanation"))
-        .or_else(|| {
-            body.get("classification")
-                .and_then(|c| c.get("explanation"))
-        })?;
-    serde_json::from_value(found.clone()).ok()
-}
-
-pub fn decision(d: &DecisionRecord) -> pb::Decision {
+pub fn decision(logged: &Logged) -> pb::Decision {
+    let d = &logged.record;
     pb::Decision {
         decision_id: d.id.clone(),
         kind: d.kind.as_str().to_owned(),
@@ -810,7 +799,7 @@ pub fn decision(d: &DecisionRecord) -> pb::Decision {
         area_class: d.area_class.clone().unwrap_or_default(),
         amount_ore: d.amount_ore.unwrap_or_default(),
         principal: d.principal.clone(),
-        explanation: stored_explanation(&d.body).as_ref().map(explanation),
+        explanation: logged.body.explanation().map(explanation),
         body_json: d.body.to_string(),
     }
 }

@@ -5,16 +5,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate, TimeZone};
 use rust_decimal::Decimal;
-use serde_json::Value;
 
 use super::model::*;
 use super::{Period, ReportError, quarter_of};
 use crate::engine;
+use crate::engine::{GrantOutcome, LettingOutcome, ReferralOutcome};
+use crate::log::{self, AreaStatisticsInput, Body, Outcome};
 use crate::model::{
     Channel, Completeness, Condition, CountedOver, LettingEffect, NATIONAL, QuotaModality,
     RuleBook, Share, ShareSource,
 };
-use crate::service::{AreaStatisticsInput, LoadStatistics};
 use crate::store::{
     Area, DecisionColumns, DecisionFilter, DecisionKind, DecisionRecord, Department, Store, Tx,
 };
@@ -51,7 +51,7 @@ struct Event {
     department: Option<String>,
     area: Option<String>,
     subject: Option<String>,
-    outcome: String,
+    outcome: Outcome,
     channel: Option<String>,
     area_class: Option<String>,
     amount_ore: Option<i64>,
@@ -66,48 +66,38 @@ struct Event {
 }
 
 impl Event {
-    fn from_record(d: DecisionRecord) -> Event {
-        let fired = d
-            .body
-            .pointer("/decision/explanation/fired")
-            .and_then(Value::as_array)
-            .map(|rules| {
-                rules
+    fn from_record(d: DecisionRecord) -> Result<Event, ReportError> {
+        let body = log::decode(&d).map_err(|e| ReportError::Corrupt(e.to_string()))?;
+        let fired = body
+            .explanation()
+            .map(|explanation| {
+                explanation
+                    .fired
                     .iter()
-                    .filter_map(|f| {
-                        let id = f.get("rule_id")?.as_str()?.to_owned();
-                        let source = f.get("source").map(|s| {
-                            let document = s.get("document").and_then(Value::as_str);
-                            let section = s.get("section").and_then(Value::as_str);
-                            match (document, section) {
-                                (Some(doc), Some(sec)) => format!("{doc}, {sec}"),
-                                (Some(doc), None) => doc.to_owned(),
-                                _ => String::new(),
-                            }
-                        });
-                        Some((id, source.filter(|s| !s.is_empty())))
+                    .map(|f| {
+                        let source = match &f.source.section {
+                            Some(section) => format!("{}, {section}", f.source.document),
+                            None => f.source.document.to_string(),
+                        };
+                        (
+                            f.rule_id.to_string(),
+                            Some(source).filter(|s| !s.is_empty()),
+                        )
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let obligations = d
-            .body
-            .pointer("/decision/obligations")
-            .and_then(Value::as_array)
-            .is_some_and(|o| !o.is_empty());
-        let replacement_owed = d.kind == DecisionKind::MunicipalRejection
-            && d.body
-                .get("replacement_owed")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-        Event {
+        let obligations = matches!(&body, Body::Letting(l) if !l.decision.obligations.is_empty());
+        let replacement_owed =
+            matches!(&body, Body::MunicipalRejection(r) if r.act.replacement_owed);
+        Ok(Event {
             id: d.id,
             kind: d.kind,
             date: d.event_date,
             department: d.department,
             area: d.area,
             subject: d.subject,
-            outcome: d.outcome,
+            outcome: body.outcome(),
             channel: d.channel,
             area_class: d.area_class,
             amount_ore: d.amount_ore,
@@ -116,7 +106,7 @@ impl Event {
             fired,
             obligations,
             replacement_owed,
-        }
+        })
     }
 
     fn class_in(&self, classes: &[&str]) -> bool {
@@ -244,7 +234,7 @@ async fn gather(
         ..DecisionFilter::default()
     };
     read_all(tx, &filter, |d| {
-        events.push(Event::from_record(d));
+        events.push(Event::from_record(d)?);
         Ok(())
     })
     .await?;
@@ -257,8 +247,15 @@ async fn gather(
         ..DecisionFilter::default()
     };
     read_all(tx, &filter, |d| {
-        let load: LoadStatistics = serde_json::from_value(d.body)
-            .map_err(|e| ReportError::Corrupt(format!("statistics decision `{}`: {e}", d.id)))?;
+        let Body::Statistics(load) =
+            log::decode(&d).map_err(|e| ReportError::Corrupt(e.to_string()))?
+        else {
+            return Err(ReportError::Corrupt(format!(
+                "decision `{}` was read as a statistics load but is a {}",
+                d.id,
+                d.kind.as_str()
+            )));
+        };
         statistics.push(StatLoad {
             decision_id: d.id,
             date: d.event_date,
@@ -286,7 +283,7 @@ async fn gather(
         subject: None,
     };
     read_all(tx, &filter, |d| {
-        year_grants.push(Event::from_record(d));
+        year_grants.push(Event::from_record(d)?);
         Ok(())
     })
     .await?;
@@ -296,7 +293,7 @@ async fn gather(
         .await?
         .into_iter()
         .map(Event::from_record)
-        .collect();
+        .collect::<Result<_, _>>()?;
 
     // Cumulative indicators: counts from the log, segment by segment.
     let points = history_points(period);
@@ -1020,7 +1017,9 @@ fn build(book: &RuleBook, municipality: &str, period: &Period, g: Gathered) -> R
         .filter_map(|e| {
             let bucket = match e.kind {
                 DecisionKind::MoveIn => e.channel.clone().unwrap_or_else(|| "unknown".into()),
-                DecisionKind::OfferAnswer if e.outcome == "accepted" => {
+                DecisionKind::OfferAnswer
+                    if e.outcome == Outcome::OfferAnswered { accepted: true } =>
+                {
                     "replacement_offer".to_owned()
                 }
                 _ => return None,
@@ -1095,7 +1094,7 @@ fn build(book: &RuleBook, municipality: &str, period: &Period, g: Gathered) -> R
                 &vacancy_channels,
                 &own_vacancies
                     .iter()
-                    .map(|e| (e.outcome.clone(), e.id.clone()))
+                    .map(|e| (e.outcome.as_str().to_owned(), e.id.clone()))
                     .collect::<Vec<_>>(),
             ),
             lettings: count(own_lettings.iter().map(|l| l.id.clone()).collect()),
@@ -1225,7 +1224,7 @@ fn build(book: &RuleBook, municipality: &str, period: &Period, g: Gathered) -> R
             &vacancy_channels,
             &vacancies
                 .iter()
-                .map(|e| (e.outcome.clone(), e.id.clone()))
+                .map(|e| (e.outcome.as_str().to_owned(), e.id.clone()))
                 .collect::<Vec<_>>(),
         ),
         lettings: count(lettings.iter().map(|l| l.id.clone()).collect()),
@@ -1253,16 +1252,14 @@ fn build(book: &RuleBook, municipality: &str, period: &Period, g: Gathered) -> R
                 .iter()
                 .filter(|e| e.kind == DecisionKind::ReplacementOffer),
         ),
-        accepted: count_of(
-            events
-                .iter()
-                .filter(|e| e.kind == DecisionKind::OfferAnswer && e.outcome == "accepted"),
-        ),
-        declined: count_of(
-            events
-                .iter()
-                .filter(|e| e.kind == DecisionKind::OfferAnswer && e.outcome == "declined"),
-        ),
+        accepted: count_of(events.iter().filter(|e| {
+            e.kind == DecisionKind::OfferAnswer
+                && e.outcome == Outcome::OfferAnswered { accepted: true }
+        })),
+        declined: count_of(events.iter().filter(|e| {
+            e.kind == DecisionKind::OfferAnswer
+                && e.outcome == Outcome::OfferAnswered { accepted: false }
+        })),
     };
     let referrals = referrals(book, municipality, events);
     let grants = grants(book, municipality, period, events, &g.year_grants);
@@ -1320,7 +1317,7 @@ fn build(book: &RuleBook, municipality: &str, period: &Period, g: Gathered) -> R
                 r.area.as_deref().unwrap_or("an unknown area"),
                 r.area_class.as_deref().unwrap_or("unclassified"),
                 r.date,
-                r.outcome
+                r.outcome.as_str()
             ),
             decision_ids: vec![r.decision_id.clone()],
         });
@@ -1473,7 +1470,7 @@ fn combined(book: &RuleBook, events: &[Event], pending: &[Event]) -> CombinedLet
         .collect();
     let rejected: Vec<&Event> = proposals
         .iter()
-        .filter(|e| e.outcome == "rejected")
+        .filter(|e| e.outcome == Outcome::Letting(LettingOutcome::Rejected))
         .copied()
         .collect();
     let municipal: Vec<&Event> = events
@@ -1528,7 +1525,7 @@ fn combined(book: &RuleBook, events: &[Event], pending: &[Event]) -> CombinedLet
         sent_for_approval: count_of(
             proposals
                 .iter()
-                .filter(|e| e.outcome == "pending_municipal_approval")
+                .filter(|e| e.outcome == Outcome::Letting(LettingOutcome::PendingMunicipalApproval))
                 .copied(),
         ),
         rejected_by_rules: count_of(rejected.iter().copied()),
@@ -1567,7 +1564,7 @@ fn referrals(book: &RuleBook, municipality: &str, events: &[Event]) -> Referrals
     let mut compensating = Vec::new();
     for e in &all {
         let classes = barred_classes(book, municipality, e.date);
-        let into_barred = e.outcome == "refused"
+        let into_barred = e.outcome == Outcome::Referral(ReferralOutcome::Refused)
             || e.area_class
                 .as_deref()
                 .is_some_and(|c| classes.iter().any(|b| b == c));
@@ -1578,16 +1575,24 @@ fn referrals(book: &RuleBook, municipality: &str, events: &[Event]) -> Referrals
                 department: e.department.clone(),
                 area: e.area.clone(),
                 area_class: e.area_class.clone(),
-                outcome: e.outcome.clone(),
+                outcome: e.outcome.as_str().to_owned(),
             });
-        } else if e.outcome == "accepted" {
+        } else if e.outcome == Outcome::Referral(ReferralOutcome::Accepted) {
             compensating.push(*e);
         }
     }
     Referrals {
         total: count_of(all.iter().copied()),
-        accepted: count_of(all.iter().filter(|e| e.outcome == "accepted").copied()),
-        refused: count_of(all.iter().filter(|e| e.outcome == "refused").copied()),
+        accepted: count_of(
+            all.iter()
+                .filter(|e| e.outcome == Outcome::Referral(ReferralOutcome::Accepted))
+                .copied(),
+        ),
+        refused: count_of(
+            all.iter()
+                .filter(|e| e.outcome == Outcome::Referral(ReferralOutcome::Refused))
+                .copied(),
+        ),
         into_barred_areas: barred,
         compensating_by_department: named(
             &[],
@@ -1616,7 +1621,7 @@ fn grants(
     let decided: Vec<&Event> = of_kind(DecisionKind::Grant).collect();
     let refused: Vec<&Event> = decided
         .iter()
-        .filter(|e| e.outcome == "refused")
+        .filter(|e| e.outcome == Outcome::Grant(GrantOutcome::Refused))
         .copied()
         .collect();
     let mut reasons: BTreeMap<String, (Option<String>, Vec<String>)> = BTreeMap::new();
@@ -1638,9 +1643,7 @@ fn grants(
     let set = NaiveDate::from_ymd_opt(year, 1, 1).and_then(|d| book.in_force(municipality, d));
     let approved: Vec<&Event> = year_grants
         .iter()
-        .filter(|e| {
-            e.kind == DecisionKind::Grant && e.outcome == "approved" && e.date.year() == year
-        })
+        .filter(|e| e.outcome == Outcome::Grant(GrantOutcome::Approved) && e.date.year() == year)
         .collect();
     let approved_ids: HashSet<&str> = approved
         .iter()
@@ -1671,7 +1674,12 @@ fn grants(
 
     Grants {
         applications: amount_of(decided.iter().copied()),
-        approvals: amount_of(decided.iter().filter(|e| e.outcome == "approved").copied()),
+        approvals: amount_of(
+            decided
+                .iter()
+                .filter(|e| e.outcome == Outcome::Grant(GrantOutcome::Approved))
+                .copied(),
+        ),
         refusals: amount_of(refused.iter().copied()),
         refusals_by_reason: reasons
             .into_iter()

@@ -1,5 +1,5 @@
 //! Relocation grants against the municipality's yearly pool. The pool row is locked for
-//! the decision, so two grants decided at once can never overspend it.
+//! the logged, so two grants decided at once can never overspend it.
 
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 use super::letting::dated;
 use super::workflow::{self, Act, NEW};
 use super::{
-    Ledger, Principal, ServiceError, decision, from_json, new_id, require_municipality, to_json,
+    Ledger, Principal, ServiceError, from_json, logged, new_id, require_municipality, to_json,
 };
 use crate::engine::{self, GrantCase, GrantDecision, GrantOutcome};
+use crate::log::{self, Body, GrantAct, Placement};
 use crate::model::{Household, Money};
-use crate::store::{CaseKind, CaseRow, DecisionKind, PoolUse};
+use crate::store::{CaseKind, CaseRow, PoolUse};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecideGrant {
@@ -36,13 +37,6 @@ pub struct GrantState {
     pub amount: Money,
     pub year: i32,
     pub decided_on: NaiveDate,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GrantAct {
-    pub grant_id: String,
-    pub date: NaiveDate,
-    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,21 +106,19 @@ impl Ledger {
                         GrantOutcome::Refused => "refused",
                     },
                 )?;
-                let mut d = decision(
-                    DecisionKind::Grant,
+                let d = logged(
                     &p,
                     command.date,
-                    outcome,
-                    serde_json::json!({
-                        "applicant_ref": &command.household.applicant_ref,
-                        "purpose": &command.purpose,
-                        "decision": &decided,
+                    Body::Grant(log::Grant {
+                        applicant_ref: command.household.applicant_ref.clone(),
+                        purpose: command.purpose.clone(),
+                        decision: decided.clone(),
                     }),
-                );
-                d.subject = Some(grant_id.clone());
-                d.amount_ore = Some(decided.amount.ore());
-                d.rule_set_id = Some(decided.explanation.rule_set_id.to_string());
-                d.rule_set_hash = Some(decided.explanation.rule_set_hash.to_string());
+                    Placement {
+                        subject: Some(grant_id.clone()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 if decided.outcome == GrantOutcome::Approved {
                     used.committed_ore += decided.amount.ore();
@@ -210,14 +202,20 @@ impl Ledger {
                 }
                 tx.put_pool(p.municipality(), state.year, &used).await?;
                 let status = settled;
-                let kind = if pay {
-                    DecisionKind::GrantPayment
-                } else {
-                    DecisionKind::GrantCancellation
-                };
-                let mut d = decision(kind, &p, act.date, status, to_json(&act)?);
-                d.subject = Some(act.grant_id.clone());
-                d.amount_ore = Some(state.amount.ore());
+                let d = logged(
+                    &p,
+                    act.date,
+                    if pay {
+                        Body::GrantPayment(act.clone())
+                    } else {
+                        Body::GrantCancellation(act.clone())
+                    },
+                    Placement {
+                        subject: Some(act.grant_id.clone()),
+                        amount_ore: Some(state.amount.ore()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 tx.put_case(&CaseRow {
                     status: status.into(),

@@ -8,14 +8,17 @@ use super::referrals::{ReferralState, referral_behind};
 use super::registry::{area_facts, period_for, placed_department, writer};
 use super::workflow::{self, Act, NEW, Transition};
 use super::{
-    Ledger, Principal, ServiceError, decision, from_json, new_id, require_municipality, to_json,
+    Ledger, Principal, ServiceError, from_json, logged, new_id, require_municipality, to_json,
 };
 use crate::engine::{
     self, ChannelDecision, Eligibility, Explanation, LettingCase, LettingDecision, LettingOutcome,
     MunicipalActCase, QuotaState, VacancyCase,
 };
+use crate::log::{
+    self, Body, MoveInRecorded, MunicipalAct, Placement, RecordMoveIn, RegisterVacancy,
+};
 use crate::model::{ActKind, Channel, Household, RuleBook};
-use crate::store::{CaseKind, CaseRow, DecisionKind, Tx};
+use crate::store::{CaseKind, CaseRow, Tx};
 
 /// The scope key of a department's quota counters.
 pub fn department_scope(department: &str) -> String {
@@ -25,14 +28,6 @@ pub fn department_scope(department: &str) -> String {
 /// The scope key of a municipality's quota counters.
 pub fn municipality_scope(municipality: &str) -> String {
     format!("municipality:{municipality}")
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RegisterVacancy {
-    pub department: String,
-    /// The organisation's own reference for the dwelling.
-    pub vacancy_ref: String,
-    pub date: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,40 +107,12 @@ pub struct LettingState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MunicipalAct {
-    pub letting_id: String,
-    pub date: NaiveDate,
-    /// The caseworker's reasons, recorded with the decision.
-    pub reason: String,
-    pub caseworker: String,
-    /// For a rejection: the applicant is owed a replacement dwelling.
-    pub replacement_owed: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActRecorded {
     pub decision_id: String,
     pub status: String,
     /// The reasons of a municipal act; none for an answer to an offer.
     #[serde(default)]
     pub explanation: Option<Explanation>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordMoveIn {
-    pub letting_id: String,
-    pub date: NaiveDate,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MoveInRecorded {
-    pub decision_id: String,
-    /// The vacancy was flexible but the tenant had no priority: the shortfall carries.
-    pub flexible_shortfall: bool,
-    /// Counts toward indicator 5 (flexible letting into exposed or high-risk areas).
-    pub counts_flexible_indicator: bool,
-    /// Counts toward indicator 6 (combined letting into exposed areas).
-    pub counts_combined_indicator: bool,
 }
 
 /// A letting awaiting the municipality, for its work list.
@@ -359,21 +326,21 @@ impl Ledger {
                 tx.put_counters(&muni_scope, &period, &decided.counters_after.municipality)
                     .await?;
                 let vacancy_id = new_id();
-                let mut d = decision(
-                    DecisionKind::ChannelAssignment,
+                let d = logged(
                     &p,
                     command.date,
-                    decided.channel.as_str(),
-                    serde_json::json!({ "request": &command, "decision": &decided }),
-                );
-                d.organisation = Some(placed.department.organisation.clone());
-                d.department = Some(placed.department.id.clone());
-                d.area = Some(placed.area.id.clone());
-                d.subject = Some(vacancy_id.clone());
-                d.channel = Some(decided.channel.as_str().to_owned());
-                d.area_class = Some(decided.area_class.to_string());
-                d.rule_set_id = Some(decided.explanation.rule_set_id.to_string());
-                d.rule_set_hash = Some(decided.explanation.rule_set_hash.to_string());
+                    Body::ChannelAssignment(log::ChannelAssignment {
+                        request: command.clone(),
+                        decision: decided.clone(),
+                    }),
+                    Placement {
+                        organisation: Some(placed.department.organisation.clone()),
+                        department: Some(placed.department.id.clone()),
+                        area: Some(placed.area.id.clone()),
+                        subject: Some(vacancy_id.clone()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 let state = VacancyState {
                     department: placed.department.id.clone(),
@@ -433,28 +400,24 @@ impl Ledger {
                     .to(&letting_id, letting_status(decided.outcome))?;
                 // Only what the explanation needs: the reference and the outcome, not the
                 // benefit spells themselves.
-                let mut d = decision(
-                    DecisionKind::Letting,
+                let d = logged(
                     &p,
                     command.date,
-                    letting_status(decided.outcome),
-                    serde_json::json!({
-                        "vacancy_id": &command.vacancy_id,
-                        "applicant_ref": &command.household.applicant_ref,
-                        "decision": &decided,
+                    Body::Letting(log::LettingProposal {
+                        vacancy_id: command.vacancy_id.clone(),
+                        applicant_ref: command.household.applicant_ref.clone(),
+                        decision: decided.clone(),
+                        referral_id: command.referral_id.clone(),
                     }),
-                );
-                if let Some(referral) = &command.referral_id {
-                    d.body["referral_id"] = referral.as_str().into();
-                }
-                d.organisation = vrow.organisation.clone();
-                d.department = Some(vacancy.department.clone());
-                d.area = Some(vacancy.area.clone());
-                d.subject = Some(letting_id.clone());
-                d.channel = Some(vacancy.channel.as_str().to_owned());
-                d.area_class = Some(decided.area_class.to_string());
-                d.rule_set_id = Some(decided.explanation.rule_set_id.to_string());
-                d.rule_set_hash = Some(decided.explanation.rule_set_hash.to_string());
+                    Placement {
+                        organisation: vrow.organisation.clone(),
+                        department: Some(vacancy.department.clone()),
+                        area: Some(vacancy.area.clone()),
+                        subject: Some(letting_id.clone()),
+                        channel: Some(vacancy.channel.as_str().to_owned()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 let state = LettingState {
                     vacancy_id: command.vacancy_id.clone(),
@@ -647,23 +610,28 @@ impl Ledger {
                         "rejected_by_municipality"
                     },
                 )?;
-                let kind = if approve {
-                    DecisionKind::Approval
-                } else {
-                    DecisionKind::MunicipalRejection
+                let record = log::MunicipalActRecord {
+                    act: act.clone(),
+                    decision: Some(decided.clone()),
                 };
-                // The act's fields as before, and the engine's reasons beside them.
-                let mut body = to_json(&act)?;
-                body["decision"] = to_json(&decided)?;
-                let mut d = decision(kind, &p, act.date, status, body);
-                d.rule_set_id = Some(decided.explanation.rule_set_id.to_string());
-                d.rule_set_hash = Some(decided.explanation.rule_set_hash.to_string());
-                d.organisation = row.organisation.clone();
-                d.department = Some(state.department.clone());
-                d.area = Some(state.area.clone());
-                d.subject = Some(act.letting_id.clone());
-                d.channel = Some(state.channel.as_str().to_owned());
-                d.area_class = Some(state.area_class.clone());
+                let d = logged(
+                    &p,
+                    act.date,
+                    if approve {
+                        Body::Approval(record)
+                    } else {
+                        Body::MunicipalRejection(record)
+                    },
+                    Placement {
+                        organisation: row.organisation.clone(),
+                        department: Some(state.department.clone()),
+                        area: Some(state.area.clone()),
+                        subject: Some(act.letting_id.clone()),
+                        channel: Some(state.channel.as_str().to_owned()),
+                        area_class: Some(state.area_class.clone()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 state.decisions.push(d.id.clone());
                 state.decided_on = Some(act.date);
@@ -768,26 +736,23 @@ impl Ledger {
                     counts_flexible_indicator,
                     counts_combined_indicator,
                 };
-                let mut d = decision(
-                    DecisionKind::MoveIn,
+                let d = logged(
                     &p,
                     command.date,
-                    "moved_in",
-                    serde_json::json!({ "request": &command, "outcome": &outcome }),
-                );
-                d.organisation = row.organisation.clone();
-                d.department = Some(state.department.clone());
-                d.area = Some(state.area.clone());
-                d.subject = Some(command.letting_id.clone());
-                d.channel = Some(
-                    if flexible_shortfall {
-                        "not_let_flexibly"
-                    } else {
-                        state.channel.as_str()
-                    }
-                    .to_owned(),
-                );
-                d.area_class = Some(state.area_class.clone());
+                    Body::MoveIn(log::MoveIn {
+                        request: command.clone(),
+                        outcome: outcome.clone(),
+                    }),
+                    Placement {
+                        organisation: row.organisation.clone(),
+                        department: Some(state.department.clone()),
+                        area: Some(state.area.clone()),
+                        subject: Some(command.letting_id.clone()),
+                        channel: Some(state.channel.as_str().to_owned()),
+                        area_class: Some(state.area_class.clone()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 state.decisions.push(d.id.clone());
                 state.move_in = Some(command.date);

@@ -20,11 +20,14 @@ use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
 use crate::engine::EngineError;
+use crate::log::{Body, Entry, Placement};
 use crate::model::RuleBook;
-use crate::store::{
-    DecisionKind, DecisionRecord, IdempotencyRecord, Store, StoreError, Tx, TxFuture,
-};
+use crate::store::{DecisionRecord, IdempotencyRecord, Store, StoreError, Tx, TxFuture};
 
+pub use crate::log::{
+    AnswerOffer, AreaStatisticsInput, GrantAct, LoadStatistics, MakeOffer, MoveInRecorded,
+    MunicipalAct, RecordMoveIn, RegisterVacancy,
+};
 pub use clock::Clock;
 pub use grants::*;
 pub use keys::*;
@@ -260,36 +263,32 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// The skeleton of a decision record; callers fill in what they know.
-pub(crate) fn decision(
-    kind: DecisionKind,
+/// The log record of a decision the caller made on `event_date`: its columns derived from
+/// `body` (see [`crate::log`]), where it belongs from `placement`. A decision an
+/// organisation made belongs to that organisation unless the placement names another.
+pub(crate) fn logged(
     principal: &Principal,
     event_date: NaiveDate,
-    outcome: impl Into<String>,
-    body: serde_json::Value,
-) -> DecisionRecord {
-    DecisionRecord {
+    body: Body,
+    mut placement: Placement,
+) -> Result<DecisionRecord, ServiceError> {
+    if placement.organisation.is_none()
+        && let Principal::Organisation { organisation, .. } = principal
+    {
+        placement.organisation = Some(organisation.clone());
+    }
+    let entry = Entry {
         id: new_id(),
-        kind,
         municipality: principal.municipality().to_owned(),
-        organisation: match principal {
-            Principal::Organisation { organisation, .. } => Some(organisation.clone()),
-            _ => None,
-        },
-        department: None,
-        area: None,
-        subject: None,
+        principal: principal.label(),
         event_date,
         recorded_at: Utc::now(),
-        outcome: outcome.into(),
-        channel: None,
-        area_class: None,
-        amount_ore: None,
-        rule_set_id: None,
-        rule_set_hash: None,
-        principal: principal.label(),
+        placement,
         body,
-    }
+    };
+    entry
+        .into_record()
+        .map_err(|e| ServiceError::Corrupt(e.to_string()))
 }
 
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, ServiceError> {

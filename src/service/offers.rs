@@ -10,18 +10,12 @@ use super::registry::area_facts;
 use super::registry::writer;
 use super::workflow::Act;
 use super::{
-    Ledger, Principal, ServiceError, decision, from_json, new_id, require_municipality, to_json,
+    Ledger, Principal, ServiceError, from_json, logged, new_id, require_municipality, to_json,
 };
 use crate::engine::{self, Explanation};
+use crate::log::{self, AnswerOffer, Body, MakeOffer, Placement};
 use crate::model::ComplaintKind;
-use crate::store::{CaseKind, CaseRow, DecisionKind};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MakeOffer {
-    pub letting_id: String,
-    pub vacancy_id: String,
-    pub date: NaiveDate,
-}
+use crate::store::{CaseKind, CaseRow};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OfferMade {
@@ -38,13 +32,6 @@ pub struct OfferState {
     pub applicant_ref: String,
     pub date: NaiveDate,
     pub answer: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AnswerOffer {
-    pub offer_id: String,
-    pub accepted: bool,
-    pub date: NaiveDate,
 }
 
 impl Ledger {
@@ -105,14 +92,21 @@ impl Ledger {
                 }
                 let offer_id = new_id();
                 let offered = first_step(CaseKind::Offer, Act::MakeReplacementOffer)?.to(&offer_id, "offered")?;
-                let mut d = decision(DecisionKind::ReplacementOffer, &p, command.date, "offered", serde_json::json!({ "request": &command, "classification": &class }));
-                d.organisation = vrow.organisation.clone();
-                d.department = Some(vacancy.department.clone());
-                d.area = Some(vacancy.area.clone());
-                d.subject = Some(offer_id.clone());
-                d.area_class = Some(class.class.to_string());
-                d.rule_set_id = Some(class.explanation.rule_set_id.to_string());
-                d.rule_set_hash = Some(class.explanation.rule_set_hash.to_string());
+                let d = logged(
+                    &p,
+                    command.date,
+                    Body::ReplacementOffer(log::ReplacementOffer {
+                        request: command.clone(),
+                        classification: class.clone(),
+                    }),
+                    Placement {
+                        organisation: vrow.organisation.clone(),
+                        department: Some(vacancy.department.clone()),
+                        area: Some(vacancy.area.clone()),
+                        subject: Some(offer_id.clone()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 let offer = OfferState {
                     letting_id: command.letting_id.clone(),
@@ -202,16 +196,17 @@ impl Ledger {
                         "declined"
                     },
                 )?;
-                let mut d = decision(
-                    DecisionKind::OfferAnswer,
+                let d = logged(
                     &p,
                     command.date,
-                    status,
-                    to_json(&command)?,
-                );
-                d.organisation = row.organisation.clone();
-                d.department = row.department.clone();
-                d.subject = Some(command.offer_id.clone());
+                    Body::OfferAnswer(command.clone()),
+                    Placement {
+                        organisation: row.organisation.clone(),
+                        department: row.department.clone(),
+                        subject: Some(command.offer_id.clone()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 let (vrow, vacancy) = vacancy_for_update(tx, &p, &offer.vacancy_id).await?;
                 let org = vrow.organisation.clone().unwrap_or_default();

@@ -9,10 +9,11 @@ use super::letting::{
 };
 use super::registry::area_facts;
 use super::workflow::Act;
-use super::{Ledger, Principal, ServiceError, decision, new_id, require_municipality, to_json};
+use super::{Ledger, Principal, ServiceError, logged, new_id, require_municipality, to_json};
 use crate::engine::{self, ReferralCase, ReferralDecision, ReferralOutcome};
+use crate::log::{self, Body, Placement};
 use crate::model::{Channel, Household};
-use crate::store::{CaseKind, CaseRow, DecisionKind, Tx};
+use crate::store::{CaseKind, CaseRow, Tx};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordReferral {
@@ -132,25 +133,22 @@ impl Ledger {
                 let referral_id = new_id();
                 let status = first_step(CaseKind::Referral, Act::RecordReferral)?
                     .to(&referral_id, if accepted { "accepted" } else { "refused" })?;
-                let mut d = decision(
-                    DecisionKind::Referral,
+                let d = logged(
                     &p,
                     command.date,
-                    status,
-                    serde_json::json!({
-                        "vacancy_id": &command.vacancy_id,
-                        "applicant_ref": &command.household.applicant_ref,
-                        "decision": &decided,
+                    Body::Referral(log::Referral {
+                        vacancy_id: command.vacancy_id.clone(),
+                        applicant_ref: command.household.applicant_ref.clone(),
+                        decision: decided.clone(),
                     }),
-                );
-                d.organisation = vrow.organisation.clone();
-                d.department = Some(vacancy.department.clone());
-                d.area = Some(vacancy.area.clone());
-                d.subject = Some(referral_id.clone());
-                d.channel = Some(Channel::MunicipalReferral.as_str().into());
-                d.area_class = Some(decided.area_class.to_string());
-                d.rule_set_id = Some(decided.explanation.rule_set_id.to_string());
-                d.rule_set_hash = Some(decided.explanation.rule_set_hash.to_string());
+                    Placement {
+                        organisation: vrow.organisation.clone(),
+                        department: Some(vacancy.department.clone()),
+                        area: Some(vacancy.area.clone()),
+                        subject: Some(referral_id.clone()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 tx.put_case(&CaseRow {
                     kind: CaseKind::Referral,

@@ -4,14 +4,11 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Ledger, Principal, ServiceError, decision, require_municipality, require_writer, to_json,
-};
+use super::{Ledger, Principal, ServiceError, logged, require_municipality, require_writer};
 use crate::engine::{self, AreaClassification};
+use crate::log::{self, Body, LoadStatistics, Logged, Placement, RegistryRecord};
 use crate::model::{AreaFacts, RuleBook};
-use crate::store::{
-    Area, AreaStatistics, DecisionKind, DecisionRecord, Department, Organisation, StoreError, Tx,
-};
+use crate::store::{Area, AreaStatistics, Department, Organisation, StoreError, Tx};
 
 /// A department with its area and municipality, as a call needs it.
 #[derive(Debug, Clone)]
@@ -105,22 +102,6 @@ pub(crate) async fn area_facts(
     })
 }
 
-/// One area's statistics for a year, as the municipality loads them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AreaStatisticsInput {
-    pub area: String,
-    pub facts: AreaFacts,
-    pub transfer_income_share: Option<rust_decimal::Decimal>,
-    pub self_supporting_weeks: Option<rust_decimal::Decimal>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoadStatistics {
-    pub year: i32,
-    pub date: NaiveDate,
-    pub areas: Vec<AreaStatisticsInput>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatisticsLoaded {
     pub decision_id: String,
@@ -148,14 +129,15 @@ impl Ledger {
                 // The caller's own record of the organisation: another municipality's
                 // record of it (its name there) is not touched.
                 tx.upsert_organisation(p.municipality(), &org).await?;
-                let mut d = decision(
-                    DecisionKind::Registry,
+                let d = logged(
                     &p,
                     chrono::Utc::now().date_naive(),
-                    "organisation",
-                    to_json(&org)?,
-                );
-                d.organisation = Some(org.id.clone());
+                    Body::Registry(RegistryRecord::Organisation(org.clone())),
+                    Placement {
+                        organisation: Some(org.id.clone()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 Ok(Upserted { decision_id: d.id })
             })
@@ -181,14 +163,15 @@ impl Ledger {
                     in_own_municipality(&p, "area", &existing.id, &existing.municipality)?;
                 }
                 tx.upsert_area(&area).await.map_err(registry_write)?;
-                let mut d = decision(
-                    DecisionKind::Registry,
+                let d = logged(
                     &p,
                     chrono::Utc::now().date_naive(),
-                    "area",
-                    to_json(&area)?,
-                );
-                d.area = Some(area.id.clone());
+                    Body::Registry(RegistryRecord::Area(area.clone())),
+                    Placement {
+                        area: Some(area.id.clone()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 Ok(Upserted { decision_id: d.id })
             })
@@ -235,16 +218,17 @@ impl Ledger {
                 tx.upsert_department(p.municipality(), &department)
                     .await
                     .map_err(registry_write)?;
-                let mut d = decision(
-                    DecisionKind::Registry,
+                let d = logged(
                     &p,
                     chrono::Utc::now().date_naive(),
-                    "department",
-                    to_json(&department)?,
-                );
-                d.department = Some(department.id.clone());
-                d.area = Some(department.area.clone());
-                d.organisation = Some(department.organisation.clone());
+                    Body::Registry(RegistryRecord::Department(department.clone())),
+                    Placement {
+                        organisation: Some(department.organisation.clone()),
+                        department: Some(department.id.clone()),
+                        area: Some(department.area.clone()),
+                        ..Placement::default()
+                    },
+                )?;
                 tx.append_decision(&d).await?;
                 Ok(Upserted { decision_id: d.id })
             })
@@ -301,13 +285,15 @@ impl Ledger {
         self.idempotent(principal, key, hash, move |tx| {
             let (load, p) = (load.clone(), p.clone());
             Box::pin(async move {
-                let mut d = decision(
-                    DecisionKind::Statistics,
+                let d = logged(
                     &p,
                     load.date,
-                    "loaded",
-                    to_json(&load)?,
-                );
+                    Body::Statistics(load.clone()),
+                    Placement {
+                        subject: Some(format!("statistics:{}", load.year)),
+                        ..Placement::default()
+                    },
+                )?;
                 for input in &load.areas {
                     let area =
                         tx.area(&input.area)
@@ -330,7 +316,6 @@ impl Ledger {
                     })
                     .await?;
                 }
-                d.subject = Some(format!("statistics:{}", load.year));
                 tx.append_decision(&d).await?;
                 Ok(StatisticsLoaded {
                     decision_id: d.id,
@@ -372,7 +357,7 @@ impl Ledger {
         &self,
         principal: &Principal,
         id: &str,
-    ) -> Result<DecisionRecord, ServiceError> {
+    ) -> Result<Logged, ServiceError> {
         let id_owned = id.to_owned();
         let record = self
             .store
@@ -399,7 +384,7 @@ impl Ledger {
                 id: id.to_owned(),
             });
         }
-        Ok(record)
+        log::read(record).map_err(|e| ServiceError::Corrupt(e.to_string()))
     }
 }
 

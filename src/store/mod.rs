@@ -170,6 +170,9 @@ pub struct DecisionRecord {
     /// Who asked: `municipality`, `organisation:<id>` or `auditor`.
     pub principal: String,
     pub body: serde_json::Value,
+    /// The layout of `body`: the decision log's contract (`crate::log`) reads each
+    /// version it knows and refuses a newer one.
+    pub schema_version: u32,
 }
 
 /// Filter for reading the decision log (reports read by event date, from an index).

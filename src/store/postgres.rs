@@ -273,7 +273,7 @@ const STATISTICS_COLUMNS: &str =
     "area, year, facts, transfer_income_share, self_supporting_weeks, loaded_by_decision";
 const DECISION_COLUMNS: &str = "id, kind, municipality, organisation, department, area, \
      subject, event_date, recorded_at, outcome, channel, area_class, amount_ore, rule_set_id, \
-     rule_set_hash, principal, body";
+     rule_set_hash, principal, body, schema_version";
 const CASE_COLUMNS: &str =
     "kind, id, municipality, organisation, department, status, updated_at, body";
 const API_KEY_COLUMNS: &str =
@@ -404,7 +404,13 @@ fn decision_row(row: &Row) -> Result<DecisionRecord, StoreError> {
         rule_set_hash: get(row, 14)?,
         principal: get(row, 15)?,
         body: decode_json(get(row, 16)?)?,
+        schema_version: schema_version(get(row, 17)?)?,
     })
+}
+
+fn schema_version(stored: i32) -> Result<u32, StoreError> {
+    u32::try_from(stored)
+        .map_err(|_| StoreError::Corrupt(format!("a decision's schema version is {stored}")))
 }
 
 fn case_row(row: &Row) -> Result<CaseRow, StoreError> {
@@ -683,11 +689,17 @@ impl Tx for PgTx<'_> {
     async fn append_decision(&mut self, d: &DecisionRecord) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO decisions ({DECISION_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         );
         let kind = d.kind.as_str();
         let recorded_at = micros(d.recorded_at);
         let body = encode_json(&d.body)?;
+        let schema_version = i32::try_from(d.schema_version).map_err(|_| {
+            StoreError::Database(format!(
+                "schema version {} is out of range",
+                d.schema_version
+            ))
+        })?;
         self.execute(
             &sql,
             &[
@@ -708,6 +720,7 @@ impl Tx for PgTx<'_> {
                 &d.rule_set_hash,
                 &d.principal,
                 &body,
+                &schema_version,
             ],
         )
         .await?;

@@ -613,7 +613,7 @@ const STATISTICS_COLUMNS: &str =
     "area, year, facts, transfer_income_share, self_supporting_weeks, loaded_by_decision";
 const DECISION_COLUMNS: &str = "id, kind, municipality, organisation, department, area, \
      subject, event_date, recorded_at, outcome, channel, area_class, amount_ore, rule_set_id, \
-     rule_set_hash, principal, body";
+     rule_set_hash, principal, body, schema_version";
 const CASE_COLUMNS: &str =
     "kind, id, municipality, organisation, department, status, updated_at, body";
 const API_KEY_COLUMNS: &str =
@@ -724,6 +724,7 @@ fn decision_row(row: &Row<'_>) -> Result<DecisionRecord, StoreError> {
         rule_set_hash: get(row, 14)?,
         principal: get(row, 15)?,
         body: decode_json(&body)?,
+        schema_version: get(row, 17)?,
     })
 }
 
@@ -962,7 +963,7 @@ impl Tx for SqliteTx<'_> {
         self.execute(
             &format!(
                 "INSERT INTO decisions ({DECISION_COLUMNS}) VALUES \
-                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
             ),
             params![
                 d.id,
@@ -981,7 +982,8 @@ impl Tx for SqliteTx<'_> {
                 d.rule_set_id,
                 d.rule_set_hash,
                 d.principal,
-                encode_json(&d.body)?
+                encode_json(&d.body)?,
+                d.schema_version
             ],
         )?;
         Ok(())

@@ -1,0 +1,266 @@
+//! The decision log's contract (`src/log`): every decision the service writes decodes into
+//! its typed body, the indexed columns follow from the body, bodies written before the
+//! schema was versioned still decode (and a database of that time opens and reads), and a
+//! body of a newer or unknown layout is refused with where and why.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use letting_rules::demo::{self, DemoOptions};
+use letting_rules::engine::LettingOutcome;
+use letting_rules::log::{self, Body, Entry, LogError, Placement, RegistryRecord, SCHEMA_VERSION};
+use letting_rules::model::RuleBook;
+use letting_rules::rules;
+use letting_rules::service::{Clock, Ledger};
+use letting_rules::store::{DecisionFilter, DecisionKind, DecisionRecord, Store};
+
+fn book() -> RuleBook {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
+    rules::load_dir(&dir).expect("rules load").book
+}
+
+async fn all_decisions(store: &Store) -> Vec<DecisionRecord> {
+    let mut all: Vec<DecisionRecord> = Vec::new();
+    loop {
+        let after = all.last().map(|d| d.id.clone());
+        let page = store
+            .read(move |tx| {
+                let after = after.clone();
+                Box::pin(async move {
+                    tx.decisions(&DecisionFilter::default(), after.as_deref(), 1000)
+                        .await
+                })
+            })
+            .await
+            .expect("read decisions");
+        let done = page.len() < 1000;
+        all.extend(page);
+        if done {
+            return all;
+        }
+    }
+}
+
+/// The record `body` gives when written again where `stored` belongs: what the log derives
+/// must be what was stored.
+fn written_again(stored: &DecisionRecord, body: Body) -> DecisionRecord {
+    Entry {
+        id: stored.id.clone(),
+        municipality: stored.municipality.clone(),
+        principal: stored.principal.clone(),
+        event_date: stored.event_date,
+        recorded_at: stored.recorded_at,
+        placement: Placement {
+            organisation: stored.organisation.clone(),
+            department: stored.department.clone(),
+            area: stored.area.clone(),
+            subject: stored.subject.clone(),
+            channel: stored.channel.clone(),
+            area_class: stored.area_class.clone(),
+            amount_ore: stored.amount_ore,
+        },
+        body,
+    }
+    .into_record()
+    .expect("a decoded body encodes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_decision_of_the_demo_decodes_and_its_columns_follow_from_its_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let store = Arc::new(Store::open(&url).await.unwrap());
+    let ledger = Ledger::new(store.clone(), book(), Clock::system());
+    demo::seed(&ledger, &DemoOptions::default()).await.unwrap();
+
+    let decisions = all_decisions(&store).await;
+    assert!(decisions.len() > 3000, "{} decisions", decisions.len());
+    let mut by_kind: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for stored in &decisions {
+        assert_eq!(stored.schema_version, SCHEMA_VERSION, "{}", stored.id);
+        let body = log::decode(stored).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(body.kind(), stored.kind);
+        assert_eq!(body.outcome().as_str(), stored.outcome, "{}", stored.id);
+        *by_kind.entry(stored.kind.as_str()).or_default() += 1;
+        let again = written_again(stored, body);
+        assert_eq!(&again, stored, "decision {} written again", stored.id);
+    }
+    // The demo makes every kind of decision the service can log.
+    let kinds: Vec<&str> = by_kind.keys().copied().collect();
+    assert_eq!(
+        kinds,
+        [
+            "approval",
+            "channel_assignment",
+            "grant",
+            "grant_cancellation",
+            "grant_payment",
+            "letting",
+            "move_in",
+            "municipal_rejection",
+            "offer_answer",
+            "referral",
+            "registry",
+            "replacement_offer",
+            "statistics",
+        ]
+    );
+    store.close().await;
+}
+
+/// Decisions the service wrote before the body had a schema version: one of each kind and
+/// outcome of a `letting demo` database, with a letting that names its referral, a move-in
+/// with a flexible shortfall and a rejection that owes a replacement dwelling.
+fn fixture() -> Vec<DecisionRecord> {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/log-v1-demo-2007.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .map(|line| {
+            let mut row: serde_json::Value = serde_json::from_str(line).unwrap();
+            row["schema_version"] = 1.into();
+            serde_json::from_value(row).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn bodies_written_before_the_schema_was_versioned_decode() {
+    let records = fixture();
+    assert_eq!(records.len(), 24);
+    let mut referral_named = false;
+    let mut shortfall = false;
+    let mut owed = false;
+    let mut registry = Vec::new();
+    for stored in &records {
+        let body = log::decode(stored).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(body.outcome().as_str(), stored.outcome, "{}", stored.id);
+        // What the log derives from the old body is what the old code stored by hand.
+        let again = written_again(stored, body.clone());
+        assert_eq!(again.outcome, stored.outcome);
+        assert_eq!(again.channel, stored.channel, "{}", stored.id);
+        assert_eq!(again.area_class, stored.area_class, "{}", stored.id);
+        assert_eq!(again.amount_ore, stored.amount_ore, "{}", stored.id);
+        assert_eq!(again.rule_set_id, stored.rule_set_id, "{}", stored.id);
+        assert_eq!(again.rule_set_hash, stored.rule_set_hash, "{}", stored.id);
+        assert_eq!(again.body, stored.body, "{}", stored.id);
+        match &body {
+            Body::Letting(l) if l.referral_id.is_some() => referral_named = true,
+            Body::MoveIn(m) if m.outcome.flexible_shortfall => {
+                assert_eq!(stored.channel.as_deref(), Some(log::NOT_LET_FLEXIBLY));
+                shortfall = true;
+            }
+            Body::MunicipalRejection(r) if r.act.replacement_owed => owed = true,
+            Body::Registry(r) => registry.push(match r {
+                RegistryRecord::Organisation(_) => "organisation",
+                RegistryRecord::Area(_) => "area",
+                RegistryRecord::Department(_) => "department",
+            }),
+            Body::Letting(l) if l.decision.outcome == LettingOutcome::Rejected => {
+                assert!(
+                    !l.decision.obligations.is_empty(),
+                    "a rejection owes an offer"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(referral_named && shortfall && owed);
+    registry.sort_unstable();
+    assert_eq!(registry, ["area", "department", "organisation"]);
+}
+
+#[tokio::test]
+async fn a_database_from_before_the_schema_version_opens_and_its_decisions_decode() {
+    mod before_v4 {
+        refinery::embed_migrations!("migrations/sqlite");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    let records = fixture();
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        before_v4::migrations::runner()
+            .set_target(refinery::Target::Version(3))
+            .run(&mut conn)
+            .unwrap();
+        for r in &records {
+            conn.execute(
+                "INSERT INTO decisions (id, kind, municipality, organisation, department, area, \
+                 subject, event_date, recorded_at, outcome, channel, area_class, amount_ore, \
+                 rule_set_id, rule_set_hash, principal, body) VALUES \
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                rusqlite::params![
+                    r.id,
+                    r.kind.as_str(),
+                    r.municipality,
+                    r.organisation,
+                    r.department,
+                    r.area,
+                    r.subject,
+                    r.event_date.to_string(),
+                    r.recorded_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    r.outcome,
+                    r.channel,
+                    r.area_class,
+                    r.amount_ore,
+                    r.rule_set_id,
+                    r.rule_set_hash,
+                    r.principal,
+                    r.body.to_string(),
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let read = all_decisions(&store).await;
+    assert_eq!(read.len(), records.len());
+    for stored in &read {
+        assert_eq!(stored.schema_version, 1);
+        let logged = log::read(stored.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let original = records.iter().find(|r| r.id == stored.id).unwrap();
+        assert_eq!(&logged.record.body, &original.body);
+    }
+    store.close().await;
+}
+
+#[test]
+fn a_body_of_a_newer_schema_is_refused_and_says_what_to_run() {
+    let mut record = fixture().remove(0);
+    record.schema_version = SCHEMA_VERSION + 1;
+    let err = log::decode(&record).unwrap_err();
+    assert!(matches!(err, LogError::NewerSchema { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("schema version {}", SCHEMA_VERSION + 1)),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_body_that_breaks_the_contract_is_refused_with_its_path() {
+    let mut letting = fixture()
+        .into_iter()
+        .find(|r| r.kind == DecisionKind::Letting)
+        .unwrap();
+    letting.body["decision"]["outcome"] = "maybe".into();
+    let err = log::decode(&letting).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, LogError::Body { .. }), "{text}");
+    assert!(text.contains("decision.outcome"), "{text}");
+    assert!(text.contains(&letting.id), "{text}");
+
+    let mut registry = fixture()
+        .into_iter()
+        .find(|r| r.kind == DecisionKind::Registry)
+        .unwrap();
+    registry.outcome = "street".into();
+    let err = log::decode(&registry).unwrap_err();
+    assert!(matches!(err, LogError::RegistryOutcome { .. }), "{err}");
+}
