@@ -521,6 +521,9 @@ async fn the_rule_set_changes_on_2018_12_01() {
             conviction_rate_ratio: convictions.into(),
             share_basic_schooling_only: "0.30".into(),
             income_ratio_to_region: "0.80".into(),
+            // The ghetto criteria of 2014-2018 (§ 61 a as of lov nr. 1609/2013) read these.
+            share_non_western: "0.30".into(),
+            share_convicted: "0.01".into(),
             ..Default::default()
         }
     };
@@ -561,8 +564,9 @@ async fn the_rule_set_changes_on_2018_12_01() {
     };
     // National law changes on 2018-12-01; Copenhagen's 2007 decisions and agreement stay in
     // force within the new frame.
-    assert_eq!(rule_set(&before), "dk-2005+kk-2007+kk-aftale-2007");
-    assert_eq!(before.area_class, "high_risk");
+    assert_eq!(rule_set(&before), "dk-2014+kk-2007+kk-aftale-2007");
+    // On the ghetto list of 1 December 2017 (dk-2014, § 61 a as of lov nr. 1609/2013).
+    assert_eq!(before.area_class, "ghetto");
     assert_eq!(rule_set(&after), "dk-2018+kk-2007+kk-aftale-2007");
     assert_eq!(after.area_class, "exposed");
     assert_ne!(
@@ -573,8 +577,8 @@ async fn the_rule_set_changes_on_2018_12_01() {
         after.explanation.as_ref().map(|e| &e.rule_set_content_hash)
     );
 
-    // The same household, on cash benefit since January: approved the day before (no
-    // combined letting in a high-risk area). From 2018-12-01 the area is exposed, but § 51 b
+    // The same household, on cash benefit since January: approved the day before (a ghetto
+    // area, but Copenhagen's § 51 b decision ended with § 51 b as first enacted, 2010-12-31). From 2018-12-01 the area is exposed, but § 51 b
     // is the council's option and no Copenhagen decision adopts it under the 2018 act: not
     // rejected; and the 2007 approval scheme ended with Copenhagen's § 51 b decision on
     // 2018-11-30, so it does not wait for the municipality either.
@@ -598,7 +602,7 @@ async fn the_rule_set_changes_on_2018_12_01() {
     assert_eq!(old.outcome(), pb::LettingOutcome::Approved);
     assert_eq!(
         old.explanation.as_ref().expect("explanation").rule_set_id,
-        "dk-2005+kk-2007+kk-aftale-2007"
+        "dk-2014+kk-2007+kk-aftale-2007"
     );
     assert_eq!(new.outcome(), pb::LettingOutcome::Approved);
     let new_explanation = new.explanation.as_ref().expect("explanation");
@@ -644,12 +648,13 @@ async fn the_rule_set_changes_on_2018_12_01() {
         classes(&mut m, "2018-11-30").await,
         set(
             &[
-                ("bispeparken", "high_risk"),
+                // Both on the ministry's ghetto list of 1 December 2017.
+                ("bispeparken", "ghetto"),
                 ("hulgaard", "risk"),
                 ("nordvest", "neutral"),
-                ("tingbjerg", "high_risk"),
+                ("tingbjerg", "ghetto"),
             ],
-            "dk-2005+kk-2007+kk-aftale-2007"
+            "dk-2014+kk-2007+kk-aftale-2007"
         )
     );
     assert_eq!(

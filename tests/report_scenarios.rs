@@ -353,6 +353,9 @@ async fn bispeparken_2018_2019(dates: &[&str]) -> (City, Vec<Let>) {
                 conviction_rate_ratio: Some(dec("1")),
                 share_basic_schooling_only: Some(dec("0.40")),
                 income_ratio_to_region: Some(dec("0.70")),
+                // The ghetto criteria of 2014-2018 read these: none is met.
+                share_non_western: Some(dec("0.30")),
+                share_convicted: Some(dec("0.01")),
                 ..Default::default()
             },
             transfer_income_share: Some(dec("0.44")),
@@ -383,7 +386,7 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
         spans,
         [
             (
-                "dk-2005+kk-2007+kk-aftale-2007",
+                "dk-2014+kk-2007+kk-aftale-2007",
                 d("2018-10-01"),
                 d("2018-11-30")
             ),
@@ -402,7 +405,7 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
     assert_eq!(
         used,
         [
-            "dk-2005+kk-2007+kk-aftale-2007",
+            "dk-2014+kk-2007+kk-aftale-2007",
             "dk-2018+kk-2007+kk-aftale-2007"
         ]
     );
@@ -421,7 +424,7 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
     assert_eq!(
         classes,
         [
-            (Some("high_risk"), Some("dk-2005+kk-2007+kk-aftale-2007")),
+            (Some("high_risk"), Some("dk-2014+kk-2007+kk-aftale-2007")),
             (Some("high_risk"), Some("dk-2018+kk-2007+kk-aftale-2007"))
         ]
     );
