@@ -8,6 +8,7 @@ pub mod engine;
 pub mod grpc;
 pub mod log;
 pub mod model;
+pub mod replay;
 pub mod report;
 pub mod rules;
 pub mod service;

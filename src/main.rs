@@ -71,6 +71,9 @@ enum Command {
     Demo(cli::demo::DemoArgs),
     /// The quarterly compliance report, from the decision log: text, JSON, CSV or HTML.
     Report(cli::report::ReportArgs),
+    /// Derive every judged decision of a period again, with the rule book version that made
+    /// it, and compare; exit 1 if any comes out differently.
+    Replay(cli::replay::ReplayArgs),
 }
 
 #[derive(Debug, Args)]
@@ -330,6 +333,9 @@ fn main() -> ExitCode {
         }
         Command::Report(args) => runtime()
             .and_then(|rt| rt.block_on(cli::report::run(args, chrono::Utc::now(), &mut stdout))),
+        Command::Replay(args) => {
+            runtime().and_then(|rt| rt.block_on(cli::replay::run(args, &mut stdout)))
+        }
     };
     match result {
         Ok(Status::Ok) => ExitCode::SUCCESS,

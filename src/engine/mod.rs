@@ -133,6 +133,24 @@ pub fn classify(
     })
 }
 
+/// The class of the area of a dwelling offered as a replacement, with the guidance on how
+/// to complain about the offer.
+pub fn classify_offered_dwelling(
+    book: &RuleBook,
+    municipality: &str,
+    area: &AreaFacts,
+    date: NaiveDate,
+) -> Result<AreaClassification, EngineError> {
+    let mut class = classify(book, municipality, area, date)?;
+    class.explanation.complaint = complaint_guidance(
+        book,
+        municipality,
+        date,
+        crate::model::ComplaintKind::ReplacementOffer,
+    );
+    Ok(class)
+}
+
 fn classify_with(
     book: &RuleBook,
     set: &RuleSet,

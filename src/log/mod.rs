@@ -12,11 +12,13 @@
 //! unchanged. A change of layout is a new [`SCHEMA_VERSION`] with an upgrade from the one
 //! before ([`upgrade`]); a body of a version newer than this program is refused.
 
+mod inputs;
 mod records;
 mod upgrade;
 
+pub use inputs::{ClassificationCase, Inputs, Judged};
 pub use records::*;
-pub use upgrade::upgrade;
+pub use upgrade::{Step, upgrade, upgrade_with};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,8 +30,9 @@ use crate::engine::{
 use crate::model::Channel;
 use crate::store::{Area, DecisionKind, DecisionRecord, Department, Organisation};
 
-/// The layout of the bodies this program writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The layout of the bodies this program writes: 1, the layout before bodies were
+/// versioned; 2, judged decisions name the rule book that judged them (`rule_book`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A decision could not be read or written under the log's contract.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,10 @@ pub enum LogError {
 pub struct ChannelAssignment {
     pub request: RegisterVacancy,
     pub decision: ChannelDecision,
+    /// The content hash of the rule book that judged it (schema version 2 on; the book is
+    /// kept in the store), none for a decision made before books were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_book: Option<String>,
 }
 
 /// A proposed letting and the rules' decision on it. The household's facts are not kept:
@@ -78,6 +85,10 @@ pub struct LettingProposal {
     /// The municipal referral the letting lets the vacancy to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referral_id: Option<String>,
+    /// The content hash of the rule book that judged it (schema version 2 on; the book is
+    /// kept in the store), none for a decision made before books were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_book: Option<String>,
 }
 
 /// The municipality's approval or rejection of a letting, with its reasons.
@@ -88,6 +99,10 @@ pub struct MunicipalActRecord {
     /// The engine's reasons for the act (rule, class, considerations, complaint guidance).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<MunicipalActDecision>,
+    /// The content hash of the rule book that judged it (schema version 2 on; the book is
+    /// kept in the store), none for a decision made before books were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_book: Option<String>,
 }
 
 /// A recorded move-in.
@@ -102,6 +117,10 @@ pub struct MoveIn {
 pub struct ReplacementOffer {
     pub request: MakeOffer,
     pub classification: AreaClassification,
+    /// The content hash of the rule book that judged it (schema version 2 on; the book is
+    /// kept in the store), none for a decision made before books were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_book: Option<String>,
 }
 
 /// A municipal referral and the rules' decision on it.
@@ -110,6 +129,10 @@ pub struct Referral {
     pub vacancy_id: String,
     pub applicant_ref: String,
     pub decision: ReferralDecision,
+    /// The content hash of the rule book that judged it (schema version 2 on; the book is
+    /// kept in the store), none for a decision made before books were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_book: Option<String>,
 }
 
 /// A relocation grant decided against the year's pool.
@@ -118,6 +141,10 @@ pub struct Grant {
     pub applicant_ref: String,
     pub purpose: String,
     pub decision: GrantDecision,
+    /// The content hash of the rule book that judged it (schema version 2 on; the book is
+    /// kept in the store), none for a decision made before books were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_book: Option<String>,
 }
 
 /// A registry record as the municipality wrote it.
@@ -270,6 +297,34 @@ impl Body {
             | Body::GrantCancellation(_)
             | Body::Statistics(_)
             | Body::Registry(_) => None,
+        }
+    }
+
+    /// The content hash of the rule book that judged the decision, if it was kept.
+    pub fn rule_book(&self) -> Option<&str> {
+        match self {
+            Body::ChannelAssignment(b) => b.rule_book.as_deref(),
+            Body::Letting(b) => b.rule_book.as_deref(),
+            Body::Approval(b) | Body::MunicipalRejection(b) => b.rule_book.as_deref(),
+            Body::ReplacementOffer(b) => b.rule_book.as_deref(),
+            Body::Referral(b) => b.rule_book.as_deref(),
+            Body::Grant(b) => b.rule_book.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The engine's decision the body records, for a judged kind of decision.
+    pub fn judged(&self) -> Option<Judged> {
+        match self {
+            Body::ChannelAssignment(b) => Some(Judged::Channel(b.decision.clone())),
+            Body::Letting(b) => Some(Judged::Letting(b.decision.clone())),
+            Body::Approval(b) | Body::MunicipalRejection(b) => {
+                b.decision.clone().map(Judged::MunicipalAct)
+            }
+            Body::ReplacementOffer(b) => Some(Judged::Classification(b.classification.clone())),
+            Body::Referral(b) => Some(Judged::Referral(b.decision.clone())),
+            Body::Grant(b) => Some(Judged::Grant(b.decision.clone())),
+            _ => None,
         }
     }
 

@@ -7,24 +7,53 @@ use serde_json::Value;
 use super::{LogError, SCHEMA_VERSION};
 use crate::store::{DecisionKind, DecisionRecord};
 
-/// One step: the body of `from` turned into the body of `from + 1`.
-type Step = fn(DecisionKind, Value) -> Value;
+/// One step: the body of version `from` turned into the body of version `from + 1`.
+pub type Step = fn(DecisionKind, Value) -> Value;
 
 /// The steps, by the version they start from. Version 1 is the first layout the contract
 /// describes (every body written before the schema was versioned).
-const STEPS: &[(u32, Step)] = &[];
+const STEPS: &[(u32, Step)] = &[(1, judged_by_an_unkept_book)];
+
+/// 1 → 2: a judged decision names the rule book that judged it. Books were not kept
+/// before version 2, so an older decision names none, and says so.
+fn judged_by_an_unkept_book(kind: DecisionKind, mut body: Value) -> Value {
+    let judged = matches!(
+        kind,
+        DecisionKind::ChannelAssignment
+            | DecisionKind::Letting
+            | DecisionKind::Approval
+            | DecisionKind::MunicipalRejection
+            | DecisionKind::ReplacementOffer
+            | DecisionKind::Referral
+            | DecisionKind::Grant
+    );
+    if judged && let Value::Object(fields) = &mut body {
+        fields.entry("rule_book").or_insert(Value::Null);
+    }
+    body
+}
 
 /// The body of `record` in the layout of [`SCHEMA_VERSION`].
 pub fn upgrade(record: &DecisionRecord) -> Result<Value, LogError> {
-    if record.schema_version > SCHEMA_VERSION {
+    upgrade_with(record, STEPS, SCHEMA_VERSION)
+}
+
+/// The body of `record` brought to version `current` by `steps`. A body newer than
+/// `current` is refused: this program does not know its layout.
+pub fn upgrade_with(
+    record: &DecisionRecord,
+    steps: &[(u32, Step)],
+    current: u32,
+) -> Result<Value, LogError> {
+    if record.schema_version > current {
         return Err(LogError::NewerSchema {
             id: record.id.clone(),
             version: record.schema_version,
         });
     }
     let mut body = record.body.clone();
-    for version in record.schema_version..SCHEMA_VERSION {
-        let step = STEPS
+    for version in record.schema_version..current {
+        let step = steps
             .iter()
             .find(|(from, _)| *from == version)
             .map(|(_, step)| step)

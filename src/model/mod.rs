@@ -673,6 +673,16 @@ pub struct RuleBook {
     pub reference: ReferenceData,
     /// The layers in force composed, per jurisdiction and period (built by [`RuleBook::new`]).
     pub composed: Vec<Arc<RuleSet>>,
+    /// The files the book was loaded from, so that the version that judged a decision can
+    /// be kept and loaded again (see `crate::log`); empty for a book built in code.
+    pub sources: Arc<[RuleSource]>,
+}
+
+/// A rule file as it was loaded: its name and its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleSource {
+    pub name: Arc<str>,
+    pub text: Arc<str>,
 }
 
 impl RuleBook {
@@ -684,7 +694,14 @@ impl RuleBook {
             sets,
             reference,
             composed,
+            sources: Arc::new([]),
         }
+    }
+
+    /// The same book, with the files it was loaded from.
+    pub fn with_sources(mut self, sources: Vec<RuleSource>) -> Self {
+        self.sources = sources.into();
+        self
     }
 
     /// The rules that judge a case of `municipality` on `date`: the national layer in

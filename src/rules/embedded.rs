@@ -12,6 +12,8 @@ macro_rules! embed {
 const FILES: &[(&str, &str)] = embed![
     "sets/dk-2003.toml",
     "sets/dk-2005.toml",
+    "sets/dk-2011.toml",
+    "sets/dk-2014.toml",
     "sets/kk-2007.toml",
     "sets/kk-aftale-2007.toml",
     "sets/kk-aftale-2024.toml",

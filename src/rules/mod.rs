@@ -12,7 +12,7 @@ pub mod validate;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::model::{ReferenceData, RuleBook, RuleSet};
+use crate::model::{ReferenceData, RuleBook, RuleSet, RuleSource};
 pub use diagnostic::{Diagnostic, Severity};
 
 /// A rule file's name (as shown in diagnostics) and text.
@@ -92,7 +92,14 @@ pub fn load_sources(files: &[SourceFile]) -> Result<Loaded, LoadError> {
 /// The rule book with `extra` layers added (test fixtures): the extra files are checked
 /// as any rule file is, and the whole is checked against the national frame again.
 pub fn extend(book: &RuleBook, extra: &[SourceFile]) -> Result<RuleBook, LoadError> {
-    build(book.sets.clone(), book.reference.clone(), extra).map(|loaded| loaded.book)
+    let loaded = build(book.sets.clone(), book.reference.clone(), extra)?;
+    let sources: Vec<RuleSource> = book
+        .sources
+        .iter()
+        .chain(loaded.book.sources.iter())
+        .cloned()
+        .collect();
+    Ok(loaded.book.with_sources(sources))
 }
 
 fn build(
@@ -111,7 +118,14 @@ fn build(
         reference.flexible_shares.extend(contents.flexible_shares);
     }
     diags.extend(frame::check(&sets, &reference));
-    let book = RuleBook::new(sets, reference);
+    let sources = files
+        .iter()
+        .map(|f| RuleSource {
+            name: f.name.as_str().into(),
+            text: f.text.as_str().into(),
+        })
+        .collect();
+    let book = RuleBook::new(sets, reference).with_sources(sources);
     diags.extend(timeline::structural(&book));
     // Only a book without errors so far is evaluated: the engine needs a consistent one.
     if !diags.iter().any(|d| d.severity == Severity::Error) {

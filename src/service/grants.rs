@@ -10,7 +10,7 @@ use super::{
     Ledger, Principal, ServiceError, from_json, logged, new_id, require_municipality, to_json,
 };
 use crate::engine::{self, GrantCase, GrantDecision, GrantOutcome};
-use crate::log::{self, Body, GrantAct, Placement};
+use crate::log::{self, Body, GrantAct, Inputs, Placement};
 use crate::model::{Household, Money};
 use crate::store::{CaseKind, CaseRow, PoolUse};
 
@@ -71,13 +71,15 @@ impl Ledger {
         command: DecideGrant,
     ) -> Result<GrantDecided, ServiceError> {
         require_municipality(principal, "decide relocation grants")?;
-        let book = self.rules();
+        let in_force = self.in_force();
         let p = principal.clone();
         let today = self.today();
         let hash = super::request_hash(&command)?;
-        self.idempotent(principal, key, hash, move |tx| {
-            let (command, book, p) = (command.clone(), book.clone(), p.clone());
+        let judging = in_force.clone();
+        self.judged(&in_force, principal, key, hash, move |tx| {
+            let (command, in_force, p) = (command.clone(), judging.clone(), p.clone());
             Box::pin(async move {
+                let book = &in_force.book;
                 let decided_step = workflow::step(CaseKind::Grant, "", NEW, Act::DecideGrant)?;
                 dated(
                     &book,
@@ -97,7 +99,7 @@ impl Ledger {
                     household: command.household.clone(),
                     pool_committed: Money::from_ore(used.committed_ore + used.paid_ore),
                 };
-                let decided = engine::evaluate_grant(&book, &case)?;
+                let decided = engine::evaluate_grant(book, &case)?;
                 let grant_id = new_id();
                 let outcome = decided_step.to(
                     &grant_id,
@@ -113,13 +115,14 @@ impl Ledger {
                         applicant_ref: command.household.applicant_ref.clone(),
                         purpose: command.purpose.clone(),
                         decision: decided.clone(),
+                        rule_book: Some(in_force.hash.clone()),
                     }),
                     Placement {
                         subject: Some(grant_id.clone()),
                         ..Placement::default()
                     },
                 )?;
-                tx.append_decision(&d).await?;
+                in_force.append(tx, &d, &Inputs::grant(&case)).await?;
                 if decided.outcome == GrantOutcome::Approved {
                     used.committed_ore += decided.amount.ore();
                     tx.put_pool(p.municipality(), year, &used).await?;

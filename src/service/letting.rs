@@ -15,7 +15,7 @@ use crate::engine::{
     MunicipalActCase, QuotaState, VacancyCase,
 };
 use crate::log::{
-    self, Body, MoveInRecorded, MunicipalAct, Placement, RecordMoveIn, RegisterVacancy,
+    self, Body, Inputs, MoveInRecorded, MunicipalAct, Placement, RecordMoveIn, RegisterVacancy,
 };
 use crate::model::{ActKind, Channel, Household, RuleBook};
 use crate::store::{CaseKind, CaseRow, Tx};
@@ -260,6 +260,7 @@ async fn judge_letting(
     };
     let decision = engine::evaluate_letting(book, &case)?;
     Ok(JudgedLetting {
+        inputs: Inputs::letting(&case),
         vrow,
         vacancy,
         vacancy_step,
@@ -275,6 +276,8 @@ struct JudgedLetting {
     vacancy_step: &'static Transition,
     referral: Option<(CaseRow, ReferralState)>,
     decision: LettingDecision,
+    /// What the engine was given, for the log.
+    inputs: Inputs,
 }
 
 impl Ledger {
@@ -286,13 +289,15 @@ impl Ledger {
         command: RegisterVacancy,
     ) -> Result<VacancyRegistered, ServiceError> {
         writer(principal)?;
-        let book = self.rules();
+        let in_force = self.in_force();
         let p = principal.clone();
         let today = self.today();
         let hash = super::request_hash(&command)?;
-        self.idempotent(principal, key, hash, move |tx| {
-            let (command, book, p) = (command.clone(), book.clone(), p.clone());
+        let judging = in_force.clone();
+        self.judged(&in_force, principal, key, hash, move |tx| {
+            let (command, in_force, p) = (command.clone(), judging.clone(), p.clone());
             Box::pin(async move {
+                let book = &in_force.book;
                 let opened = first_step(CaseKind::Vacancy, Act::RegisterVacancy)?;
                 let placed = placed_department(tx, &p, &command.department).await?;
                 let municipality = placed.area.municipality.clone();
@@ -320,7 +325,7 @@ impl Ledger {
                     department_name: Some(placed.department.name.clone()),
                     area,
                 };
-                let decided = engine::assign_channel(&book, &case, &counters)?;
+                let decided = engine::assign_channel(book, &case, &counters)?;
                 tx.put_counters(&dept_scope, &period, &decided.counters_after.department)
                     .await?;
                 tx.put_counters(&muni_scope, &period, &decided.counters_after.municipality)
@@ -332,6 +337,7 @@ impl Ledger {
                     Body::ChannelAssignment(log::ChannelAssignment {
                         request: command.clone(),
                         decision: decided.clone(),
+                        rule_book: Some(in_force.hash.clone()),
                     }),
                     Placement {
                         organisation: Some(placed.department.organisation.clone()),
@@ -341,7 +347,7 @@ impl Ledger {
                         ..Placement::default()
                     },
                 )?;
-                tx.append_decision(&d).await?;
+                in_force.append(tx, &d, &Inputs::ChannelAssignment { vacancy: case, counters }).await?;
                 let state = VacancyState {
                     department: placed.department.id.clone(),
                     department_name: Some(placed.department.name.clone()),
@@ -381,12 +387,13 @@ impl Ledger {
         command: ProposeLetting,
     ) -> Result<LettingProposed, ServiceError> {
         writer(principal)?;
-        let book = self.rules();
+        let in_force = self.in_force();
         let p = principal.clone();
         let today = self.today();
         let hash = super::request_hash(&command)?;
-        self.idempotent(principal, key, hash, move |tx| {
-            let (command, book, p) = (command.clone(), book.clone(), p.clone());
+        let judging = in_force.clone();
+        self.judged(&in_force, principal, key, hash, move |tx| {
+            let (command, in_force, p) = (command.clone(), judging.clone(), p.clone());
             Box::pin(async move {
                 let JudgedLetting {
                     vrow,
@@ -394,7 +401,8 @@ impl Ledger {
                     vacancy_step,
                     referral,
                     decision: decided,
-                } = judge_letting(tx, &p, &book, today, &command).await?;
+                    inputs,
+                } = judge_letting(tx, &p, &in_force.book, today, &command).await?;
                 let letting_id = new_id();
                 let new_status = first_step(CaseKind::Letting, Act::ProposeLetting)?
                     .to(&letting_id, letting_status(decided.outcome))?;
@@ -408,6 +416,7 @@ impl Ledger {
                         applicant_ref: command.household.applicant_ref.clone(),
                         decision: decided.clone(),
                         referral_id: command.referral_id.clone(),
+                        rule_book: Some(in_force.hash.clone()),
                     }),
                     Placement {
                         organisation: vrow.organisation.clone(),
@@ -418,7 +427,7 @@ impl Ledger {
                         ..Placement::default()
                     },
                 )?;
-                tx.append_decision(&d).await?;
+                in_force.append(tx, &d, &inputs).await?;
                 let state = LettingState {
                     vacancy_id: command.vacancy_id.clone(),
                     department: vacancy.department.clone(),
@@ -564,12 +573,14 @@ impl Ledger {
             ));
         }
         let p = principal.clone();
-        let book = self.rules();
+        let in_force = self.in_force();
         let today = self.today();
         let hash = super::request_hash(&(approve, &act))?;
-        self.idempotent(principal, key, hash, move |tx| {
-            let (act, p, book) = (act.clone(), p.clone(), book.clone());
+        let judging = in_force.clone();
+        self.judged(&in_force, principal, key, hash, move |tx| {
+            let (act, p, in_force) = (act.clone(), p.clone(), judging.clone());
             Box::pin(async move {
+                let book = &in_force.book;
                 let (row, mut state) = letting_for_update(tx, &p, &act.letting_id).await?;
                 let what = if approve {
                     Act::ApproveLetting
@@ -586,22 +597,20 @@ impl Ledger {
                     &[("the proposal", state.date)],
                 )?;
                 let area = area_facts(tx, &state.area, act.date).await?;
-                let decided = engine::municipal_act(
-                    &book,
-                    &MunicipalActCase {
-                        date: act.date,
-                        municipality: row.municipality.clone(),
-                        department: state.department.clone(),
-                        department_name: state.department_name.clone(),
-                        area,
-                        act: if approve {
-                            ActKind::Approval
-                        } else {
-                            ActKind::Rejection
-                        },
-                        considerations: act.reason.clone(),
+                let case = MunicipalActCase {
+                    date: act.date,
+                    municipality: row.municipality.clone(),
+                    department: state.department.clone(),
+                    department_name: state.department_name.clone(),
+                    area,
+                    act: if approve {
+                        ActKind::Approval
+                    } else {
+                        ActKind::Rejection
                     },
-                )?;
+                    considerations: act.reason.clone(),
+                };
+                let decided = engine::municipal_act(book, &case)?;
                 let status = letting_step.to(
                     &act.letting_id,
                     if approve {
@@ -613,6 +622,7 @@ impl Ledger {
                 let record = log::MunicipalActRecord {
                     act: act.clone(),
                     decision: Some(decided.clone()),
+                    rule_book: Some(in_force.hash.clone()),
                 };
                 let d = logged(
                     &p,
@@ -632,7 +642,9 @@ impl Ledger {
                         ..Placement::default()
                     },
                 )?;
-                tx.append_decision(&d).await?;
+                in_force
+                    .append(tx, &d, &Inputs::MunicipalAct(case))
+                    .await?;
                 state.decisions.push(d.id.clone());
                 state.decided_on = Some(act.date);
                 if approve {

@@ -13,16 +13,19 @@ mod registry;
 pub mod workflow;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwap;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
 use crate::engine::EngineError;
-use crate::log::{Body, Entry, Placement};
+use crate::log::{Body, Entry, Inputs, Placement};
 use crate::model::RuleBook;
-use crate::store::{DecisionRecord, IdempotencyRecord, Store, StoreError, Tx, TxFuture};
+use crate::store::{
+    DecisionRecord, IdempotencyRecord, RuleBookRecord, Store, StoreError, Tx, TxFuture,
+};
 
 pub use crate::log::{
     AnswerOffer, AreaStatisticsInput, GrantAct, LoadStatistics, MakeOffer, MoveInRecorded,
@@ -131,8 +134,54 @@ impl ServiceError {
 #[derive(Clone)]
 pub struct Ledger {
     store: Arc<Store>,
-    rules: Arc<ArcSwap<RuleBook>>,
+    rules: Arc<ArcSwap<InForce>>,
     clock: Clock,
+}
+
+/// The rule book in force, its version, and when this process put it in force: every
+/// judged decision names the version, and the store keeps the book (once) with the first
+/// decision it judges, so that a decision can be derived again years later.
+pub(crate) struct InForce {
+    pub(crate) book: Arc<RuleBook>,
+    /// [`RuleBook::content_hash`], computed once.
+    pub(crate) hash: String,
+    activated_at: DateTime<Utc>,
+    /// Set once a transaction that kept the book has committed.
+    kept: AtomicBool,
+}
+
+impl InForce {
+    fn new(book: Arc<RuleBook>) -> Self {
+        InForce {
+            hash: book.content_hash(),
+            book,
+            activated_at: Utc::now(),
+            kept: AtomicBool::new(false),
+        }
+    }
+
+    /// Appends a judged decision with the facts it used, keeping the book that judged it
+    /// unless a committed transaction already has.
+    pub(crate) async fn append(
+        &self,
+        tx: &mut dyn Tx,
+        decision: &DecisionRecord,
+        inputs: &Inputs,
+    ) -> Result<(), ServiceError> {
+        if !self.kept.load(Ordering::Acquire) {
+            tx.put_rule_book(&RuleBookRecord {
+                hash: self.hash.clone(),
+                loaded_at: self.activated_at,
+                activated_at: self.activated_at,
+                sources: self.book.sources.to_vec(),
+            })
+            .await?;
+        }
+        tx.append_decision(decision).await?;
+        tx.put_decision_inputs(&decision.id, &to_json(inputs)?)
+            .await?;
+        Ok(())
+    }
 }
 
 impl Ledger {
@@ -140,7 +189,7 @@ impl Ledger {
         record_book_in_force(&rules, None);
         Ledger {
             store,
-            rules: Arc::new(ArcSwap::from_pointee(rules)),
+            rules: Arc::new(ArcSwap::from_pointee(InForce::new(Arc::new(rules)))),
             clock,
         }
     }
@@ -156,14 +205,40 @@ impl Ledger {
 
     /// The rule book as it is now; a call keeps the snapshot it started with.
     pub fn rules(&self) -> Arc<RuleBook> {
+        self.rules.load().book.clone()
+    }
+
+    /// The rule book in force with its version, for a call that judges.
+    pub(crate) fn in_force(&self) -> Arc<InForce> {
         self.rules.load_full()
     }
 
     /// Replaces the rules. Only a book that loaded without errors ever gets here.
     pub fn replace_rules(&self, book: RuleBook) {
-        let new = Arc::new(book);
+        let new = Arc::new(InForce::new(Arc::new(book)));
         let old = self.rules.swap(new.clone());
-        record_book_in_force(&new, Some(&old));
+        record_book_in_force(&new.book, Some(&old.book));
+    }
+
+    /// [`Ledger::idempotent`] for a call that judges with `in_force`: once it has committed,
+    /// the book is known to be kept.
+    async fn judged<R, F>(
+        &self,
+        in_force: &InForce,
+        principal: &Principal,
+        key: &str,
+        request_hash: Vec<u8>,
+        job: F,
+    ) -> Result<R, ServiceError>
+    where
+        R: Serialize + DeserializeOwned + Send + 'static,
+        F: for<'a> Fn(&'a mut dyn Tx) -> TxFuture<'a, R, ServiceError> + Send + Sync + 'static,
+    {
+        let done = self.idempotent(principal, key, request_hash, job).await;
+        if done.is_ok() {
+            in_force.kept.store(true, Ordering::Release);
+        }
+        done
     }
 
     /// Runs a mutating job once per idempotency key: a retry with the same key and the same

@@ -13,8 +13,7 @@ use super::{
     Ledger, Principal, ServiceError, from_json, logged, new_id, require_municipality, to_json,
 };
 use crate::engine::{self, Explanation};
-use crate::log::{self, AnswerOffer, Body, MakeOffer, Placement};
-use crate::model::ComplaintKind;
+use crate::log::{self, AnswerOffer, Body, ClassificationCase, Inputs, MakeOffer, Placement};
 use crate::store::{CaseKind, CaseRow};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,13 +43,15 @@ impl Ledger {
         command: MakeOffer,
     ) -> Result<OfferMade, ServiceError> {
         require_municipality(principal, "make replacement offers")?;
-        let book = self.rules();
+        let in_force = self.in_force();
         let p = principal.clone();
         let today = self.today();
         let hash = super::request_hash(&command)?;
-        self.idempotent(principal, key, hash, move |tx| {
-            let (command, book, p) = (command.clone(), book.clone(), p.clone());
+        let judging = in_force.clone();
+        self.judged(&in_force, principal, key, hash, move |tx| {
+            let (command, in_force, p) = (command.clone(), judging.clone(), p.clone());
             Box::pin(async move {
+                let book = &in_force.book;
                 let (row, mut state) = letting_for_update(tx, &p, &command.letting_id).await?;
                 if !state.replacement_owed {
                     return Err(ServiceError::FailedPrecondition(format!(
@@ -77,13 +78,13 @@ impl Ledger {
                     &[("the rejection", rejected_on), ("the offered vacancy", vacancy.date)],
                 )?;
                 let area = area_facts(tx, &vacancy.area, command.date).await?;
-                let mut class = engine::classify(&book, &vrow.municipality, &area, command.date)?;
-                class.explanation.complaint = engine::complaint_guidance(
-                    &book,
-                    &vrow.municipality,
-                    command.date,
-                    ComplaintKind::ReplacementOffer,
-                );
+                let case = ClassificationCase {
+                    date: command.date,
+                    municipality: vrow.municipality.clone(),
+                    area,
+                };
+                let class =
+                    engine::classify_offered_dwelling(book, &case.municipality, &case.area, case.date)?;
                 if matches!(&*class.class, "exposed" | "hard_exposed") {
                     return Err(ServiceError::FailedPrecondition(format!(
                         "vacancy `{}` lies in {} ({}): a replacement dwelling must be outside exposed areas",
@@ -98,6 +99,7 @@ impl Ledger {
                     Body::ReplacementOffer(log::ReplacementOffer {
                         request: command.clone(),
                         classification: class.clone(),
+                        rule_book: Some(in_force.hash.clone()),
                     }),
                     Placement {
                         organisation: vrow.organisation.clone(),
@@ -107,7 +109,9 @@ impl Ledger {
                         ..Placement::default()
                     },
                 )?;
-                tx.append_decision(&d).await?;
+                in_force
+                    .append(tx, &d, &Inputs::ReplacementOffer(case))
+                    .await?;
                 let offer = OfferState {
                     letting_id: command.letting_id.clone(),
                     vacancy_id: command.vacancy_id.clone(),

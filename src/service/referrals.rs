@@ -11,7 +11,7 @@ use super::registry::area_facts;
 use super::workflow::Act;
 use super::{Ledger, Principal, ServiceError, logged, new_id, require_municipality, to_json};
 use crate::engine::{self, ReferralCase, ReferralDecision, ReferralOutcome};
-use crate::log::{self, Body, Placement};
+use crate::log::{self, Body, Inputs, Placement};
 use crate::model::{Channel, Household};
 use crate::store::{CaseKind, CaseRow, Tx};
 
@@ -93,13 +93,15 @@ impl Ledger {
         command: RecordReferral,
     ) -> Result<ReferralRecorded, ServiceError> {
         require_municipality(principal, "refer households")?;
-        let book = self.rules();
+        let in_force = self.in_force();
         let p = principal.clone();
         let today = self.today();
         let hash = super::request_hash(&command)?;
-        self.idempotent(principal, key, hash, move |tx| {
-            let (command, book, p) = (command.clone(), book.clone(), p.clone());
+        let judging = in_force.clone();
+        self.judged(&in_force, principal, key, hash, move |tx| {
+            let (command, in_force, p) = (command.clone(), judging.clone(), p.clone());
             Box::pin(async move {
+                let book = &in_force.book;
                 let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
                 let vacancy_step = step(&vrow, Act::RecordReferral)?;
                 dated(
@@ -119,7 +121,7 @@ impl Ledger {
                     area,
                     household: command.household.clone(),
                 };
-                let decided = engine::evaluate_referral(&book, &case)?;
+                let decided = engine::evaluate_referral(book, &case)?;
                 let accepted = decided.outcome == ReferralOutcome::Accepted;
                 // Only a vacancy put at the municipality's disposal takes a referral; a
                 // refused one is recorded wherever it was tried, so the report sees it.
@@ -140,6 +142,7 @@ impl Ledger {
                         vacancy_id: command.vacancy_id.clone(),
                         applicant_ref: command.household.applicant_ref.clone(),
                         decision: decided.clone(),
+                        rule_book: Some(in_force.hash.clone()),
                     }),
                     Placement {
                         organisation: vrow.organisation.clone(),
@@ -149,7 +152,7 @@ impl Ledger {
                         ..Placement::default()
                     },
                 )?;
-                tx.append_decision(&d).await?;
+                in_force.append(tx, &d, &Inputs::referral(&case)).await?;
                 tx.put_case(&CaseRow {
                     kind: CaseKind::Referral,
                     id: referral_id.clone(),

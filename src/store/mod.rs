@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::QuotaCounters;
-use crate::model::AreaFacts;
+use crate::model::{AreaFacts, RuleSource};
 
 /// A boxed future borrowing the transaction.
 pub type TxFuture<'a, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'a>>;
@@ -173,6 +173,26 @@ pub struct DecisionRecord {
     /// The layout of `body`: the decision log's contract (`crate::log`) reads each
     /// version it knows and refuses a newer one.
     pub schema_version: u32,
+}
+
+/// A rule book version as kept for replay: its content hash, the files it was loaded
+/// from, and when this server loaded it and put it in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleBookRecord {
+    pub hash: String,
+    pub loaded_at: DateTime<Utc>,
+    pub activated_at: DateTime<Utc>,
+    pub sources: Vec<RuleSource>,
+}
+
+/// A kept rule book version: the first time any server loaded it, and every time a server
+/// put it in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRuleBook {
+    pub hash: String,
+    pub loaded_at: DateTime<Utc>,
+    pub activations: Vec<DateTime<Utc>>,
+    pub sources: Vec<RuleSource>,
 }
 
 /// Filter for reading the decision log (reports read by event date, from an index).
@@ -344,6 +364,24 @@ pub trait Tx: Send {
     /// Appends to the decision log. Decisions are never updated or deleted.
     async fn append_decision(&mut self, decision: &DecisionRecord) -> Result<(), StoreError>;
     async fn decision(&mut self, id: &str) -> Result<Option<DecisionRecord>, StoreError>;
+    /// Keeps a rule book version (once per hash: the first load time stays) and the
+    /// instant this server put it in force.
+    async fn put_rule_book(&mut self, book: &RuleBookRecord) -> Result<(), StoreError>;
+    async fn rule_book(&mut self, hash: &str) -> Result<Option<StoredRuleBook>, StoreError>;
+    /// The facts a judged decision used (a JSON document of the log's contract).
+    async fn put_decision_inputs(
+        &mut self,
+        decision_id: &str,
+        inputs: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+    /// The kept facts of those of `decision_ids` that still have them.
+    async fn decision_inputs(
+        &mut self,
+        decision_ids: &[String],
+    ) -> Result<Vec<(String, serde_json::Value)>, StoreError>;
+    /// Removes the kept facts of `decision_ids`; returns how many were removed.
+    async fn delete_decision_inputs(&mut self, decision_ids: &[String])
+    -> Result<u64, StoreError>;
     /// Decisions matching `filter`, in (event_date, id) order, after the id `after`.
     async fn decisions(
         &mut self,

@@ -20,7 +20,7 @@ use super::sqlite::{
 };
 use super::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionFilter, DecisionRecord, Department,
-    IdempotencyRecord, Job, Organisation, PoolUse, StoreError, Tx,
+    IdempotencyRecord, Job, Organisation, PoolUse, RuleBookRecord, StoreError, StoredRuleBook, Tx,
 };
 use crate::engine::QuotaCounters;
 
@@ -725,6 +725,104 @@ impl Tx for PgTx<'_> {
         )
         .await?;
         Ok(())
+    }
+
+    async fn put_rule_book(&mut self, book: &RuleBookRecord) -> Result<(), StoreError> {
+        if self
+            .query_opt("SELECT 1 FROM rule_books WHERE hash = $1", &[&book.hash])
+            .await?
+            .is_none()
+        {
+            let files = serde_json::to_string(&book.sources).map_err(|e| {
+                StoreError::Database(format!("cannot encode a rule book's files: {e}"))
+            })?;
+            self.execute(
+                "INSERT INTO rule_books (hash, loaded_at, files) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+                &[&book.hash, &micros(book.loaded_at), &files],
+            )
+            .await?;
+        }
+        self.execute(
+            "INSERT INTO rule_book_activations (activated_at, hash) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+            &[&micros(book.activated_at), &book.hash],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn rule_book(&mut self, hash: &str) -> Result<Option<StoredRuleBook>, StoreError> {
+        let Some(row) = self
+            .query_opt(
+                "SELECT loaded_at, files FROM rule_books WHERE hash = $1",
+                &[&hash],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let loaded_at: DateTime<Utc> = get(&row, 0)?;
+        let files: String = get(&row, 1)?;
+        let activations = self
+            .query(
+                "SELECT activated_at FROM rule_book_activations WHERE hash = $1 \
+                 ORDER BY activated_at",
+                &[&hash],
+            )
+            .await?
+            .iter()
+            .map(|row| get(row, 0))
+            .collect::<Result<Vec<DateTime<Utc>>, _>>()?;
+        Ok(Some(StoredRuleBook {
+            hash: hash.to_owned(),
+            loaded_at,
+            activations,
+            sources: serde_json::from_str(&files).map_err(|e| {
+                StoreError::Corrupt(format!("rule book `{hash}`: its files do not parse: {e}"))
+            })?,
+        }))
+    }
+
+    async fn put_decision_inputs(
+        &mut self,
+        decision_id: &str,
+        inputs: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let inputs = encode_json(inputs)?;
+        self.execute(
+            "INSERT INTO decision_inputs (decision_id, inputs) VALUES ($1, $2)",
+            &[&decision_id, &inputs],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn decision_inputs(
+        &mut self,
+        decision_ids: &[String],
+    ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        let ids: Vec<&str> = decision_ids.iter().map(String::as_str).collect();
+        self.query(
+            "SELECT decision_id, inputs FROM decision_inputs WHERE decision_id = ANY($1)",
+            &[&ids],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((get(row, 0)?, decode_json(get(row, 1)?)?)))
+        .collect()
+    }
+
+    async fn delete_decision_inputs(
+        &mut self,
+        decision_ids: &[String],
+    ) -> Result<u64, StoreError> {
+        let ids: Vec<&str> = decision_ids.iter().map(String::as_str).collect();
+        self.execute(
+            "DELETE FROM decision_inputs WHERE decision_id = ANY($1)",
+            &[&ids],
+        )
+        .await
     }
 
     async fn decision(&mut self, id: &str) -> Result<Option<DecisionRecord>, StoreError> {

@@ -23,7 +23,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use super::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionColumns, DecisionFilter,
     DecisionKind, DecisionRecord, Department, IdempotencyRecord, Job, Organisation, PoolUse,
-    StoreError, Tx,
+    RuleBookRecord, StoreError, StoredRuleBook, Tx,
 };
 use crate::engine::QuotaCounters;
 
@@ -701,6 +701,11 @@ fn statistics_row(row: &Row<'_>) -> Result<AreaStatistics, StoreError> {
     })
 }
 
+/// `?1, ?2, …, ?n`.
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
 fn decision_row(row: &Row<'_>) -> Result<DecisionRecord, StoreError> {
     let kind: String = get(row, 1)?;
     let event_date: String = get(row, 7)?;
@@ -989,6 +994,103 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn put_rule_book(&mut self, book: &RuleBookRecord) -> Result<(), StoreError> {
+        if self
+            .row(
+                "SELECT 1 FROM rule_books WHERE hash = ?1",
+                [&book.hash],
+                |_| Ok(()),
+            )?
+            .is_none()
+        {
+            let files = serde_json::to_string(&book.sources).map_err(|e| {
+                StoreError::Database(format!("cannot encode a rule book's files: {e}"))
+            })?;
+            self.execute(
+                "INSERT INTO rule_books (hash, loaded_at, files) VALUES (?1, ?2, ?3)",
+                params![book.hash, instant_text(book.loaded_at), files],
+            )?;
+        }
+        self.execute(
+            "INSERT INTO rule_book_activations (activated_at, hash) VALUES (?1, ?2) \
+             ON CONFLICT DO NOTHING",
+            params![instant_text(book.activated_at), book.hash],
+        )?;
+        Ok(())
+    }
+
+    async fn rule_book(&mut self, hash: &str) -> Result<Option<StoredRuleBook>, StoreError> {
+        let Some((loaded_at, files)) = self.row(
+            "SELECT loaded_at, files FROM rule_books WHERE hash = ?1",
+            [hash],
+            |row| Ok((get::<String>(row, 0)?, get::<String>(row, 1)?)),
+        )?
+        else {
+            return Ok(None);
+        };
+        let activations = self.rows(
+            "SELECT activated_at FROM rule_book_activations WHERE hash = ?1 ORDER BY activated_at",
+            [hash],
+            |row| parse_instant(&get::<String>(row, 0)?),
+        )?;
+        Ok(Some(StoredRuleBook {
+            hash: hash.to_owned(),
+            loaded_at: parse_instant(&loaded_at)?,
+            activations,
+            sources: serde_json::from_str(&files).map_err(|e| {
+                StoreError::Corrupt(format!("rule book `{hash}`: its files do not parse: {e}"))
+            })?,
+        }))
+    }
+
+    async fn put_decision_inputs(
+        &mut self,
+        decision_id: &str,
+        inputs: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO decision_inputs (decision_id, inputs) VALUES (?1, ?2)",
+            params![decision_id, encode_json(inputs)?],
+        )?;
+        Ok(())
+    }
+
+    async fn decision_inputs(
+        &mut self,
+        decision_ids: &[String],
+    ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        let mut out = Vec::new();
+        // SQLite binds at most 32,766 values a statement.
+        for chunk in decision_ids.chunks(1000) {
+            let sql = format!(
+                "SELECT decision_id, inputs FROM decision_inputs WHERE decision_id IN ({})",
+                placeholders(chunk.len())
+            );
+            out.extend(self.rows(
+                &sql,
+                params_from_iter(chunk.iter()),
+                |row| Ok((get::<String>(row, 0)?, decode_json(&get::<String>(row, 1)?)?)),
+            )?);
+        }
+        Ok(out)
+    }
+
+    async fn delete_decision_inputs(
+        &mut self,
+        decision_ids: &[String],
+    ) -> Result<u64, StoreError> {
+        let mut removed = 0u64;
+        for chunk in decision_ids.chunks(1000) {
+            let sql = format!(
+                "DELETE FROM decision_inputs WHERE decision_id IN ({})",
+                placeholders(chunk.len())
+            );
+            let n = self.execute(&sql, params_from_iter(chunk.iter()))?;
+            removed = removed.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        }
+        Ok(removed)
+    }
+
     async fn decision(&mut self, id: &str) -> Result<Option<DecisionRecord>, StoreError> {
         self.row(
             &format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE id = ?1"),
@@ -1046,7 +1148,7 @@ impl Tx for SqliteTx<'_> {
             }
             sql.push(')');
         }
-        let count = self.row(&sql, rusqlite::params_from_iter(values), |row| {
+        let count = self.row(&sql, params_from_iter(values), |row| {
             get::<i64>(row, 0)
         })?;
         Ok(u64::try_from(count.unwrap_or(0)).unwrap_or(0))
