@@ -37,8 +37,8 @@ use letting_rules::report::{self, Period, Report};
 use letting_rules::rules;
 use letting_rules::store::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionColumns, DecisionFilter,
-    DecisionKind, DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse, Store,
-    StoreError, Tx,
+    DecisionKind, DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse,
+    RuleBookRecord, Store, StoreError, StoredRuleBook, Tx,
 };
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
@@ -173,6 +173,7 @@ fn body(
                 counters_after: QuotaState::default(),
                 explanation: explained(),
             },
+            rule_book: None,
         }),
         DecisionKind::Letting => {
             let outcome = match outcome {
@@ -198,6 +199,7 @@ fn body(
                     explanation: explained(),
                 },
                 referral_id: None,
+                rule_book: None,
             })
         }
         DecisionKind::Approval => Body::Approval(log::MunicipalActRecord {
@@ -212,6 +214,7 @@ fn body(
                 area_class: class.into(),
                 explanation: explained(),
             }),
+            rule_book: None,
         }),
         DecisionKind::MoveIn => Body::MoveIn(log::MoveIn {
             request: RecordMoveIn {
@@ -237,6 +240,7 @@ fn body(
                 area_class: class.into(),
                 explanation: explained(),
             },
+            rule_book: None,
         }),
         DecisionKind::Grant => Body::Grant(log::Grant {
             applicant_ref: "applicant-1".into(),
@@ -248,6 +252,7 @@ fn body(
                 remaining: Money::from_ore(100_000_000 - GRANT_ORE),
                 explanation: explained(),
             },
+            rule_book: None,
         }),
         _ => Body::GrantPayment(GrantAct {
             grant_id: subject.into(),
@@ -719,6 +724,37 @@ impl Tx for Paging<'_> {
         id: &str,
     ) -> std::result::Result<Option<DecisionRecord>, StoreError> {
         self.inner.decision(id).await
+    }
+    async fn put_rule_book(
+        &mut self,
+        book: &RuleBookRecord,
+    ) -> std::result::Result<(), StoreError> {
+        self.inner.put_rule_book(book).await
+    }
+    async fn rule_book(
+        &mut self,
+        hash: &str,
+    ) -> std::result::Result<Option<StoredRuleBook>, StoreError> {
+        self.inner.rule_book(hash).await
+    }
+    async fn put_decision_inputs(
+        &mut self,
+        decision_id: &str,
+        inputs: &serde_json::Value,
+    ) -> std::result::Result<(), StoreError> {
+        self.inner.put_decision_inputs(decision_id, inputs).await
+    }
+    async fn decision_inputs(
+        &mut self,
+        decision_ids: &[String],
+    ) -> std::result::Result<Vec<(String, serde_json::Value)>, StoreError> {
+        self.inner.decision_inputs(decision_ids).await
+    }
+    async fn delete_decision_inputs(
+        &mut self,
+        decision_ids: &[String],
+    ) -> std::result::Result<u64, StoreError> {
+        self.inner.delete_decision_inputs(decision_ids).await
     }
     async fn decisions(
         &mut self,

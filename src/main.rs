@@ -74,6 +74,9 @@ enum Command {
     /// Derive every judged decision of a period again, with the rule book version that made
     /// it, and compare; exit 1 if any comes out differently.
     Replay(cli::replay::ReplayArgs),
+    /// Remove the personal facts of closed cases decided before a day; the decisions and
+    /// the report's figures stay.
+    Purge(cli::purge::PurgeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -335,6 +338,9 @@ fn main() -> ExitCode {
             .and_then(|rt| rt.block_on(cli::report::run(args, chrono::Utc::now(), &mut stdout))),
         Command::Replay(args) => {
             runtime().and_then(|rt| rt.block_on(cli::replay::run(args, &mut stdout)))
+        }
+        Command::Purge(args) => {
+            runtime().and_then(|rt| rt.block_on(cli::purge::run(args, &mut stdout)))
         }
     };
     match result {

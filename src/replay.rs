@@ -14,24 +14,13 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::log::{self, Inputs, Judged, LogError};
+use crate::log::{self, Inputs, JUDGED_KINDS, Judged, LogError};
 use crate::model::RuleBook;
 use crate::rules::{self, SourceFile};
-use crate::store::{DecisionFilter, DecisionKind, DecisionRecord, Store, StoreError};
+use crate::store::{DecisionFilter, DecisionRecord, Store, StoreError};
 
 /// Decisions read and judged per page.
 const PAGE: u32 = 5_000;
-
-/// The kinds of decision the engine judges; the others record acts.
-pub const JUDGED_KINDS: [DecisionKind; 7] = [
-    DecisionKind::ChannelAssignment,
-    DecisionKind::Letting,
-    DecisionKind::Approval,
-    DecisionKind::MunicipalRejection,
-    DecisionKind::ReplacementOffer,
-    DecisionKind::Referral,
-    DecisionKind::Grant,
-];
 
 /// Replay could not run.
 #[derive(Debug, thiserror::Error)]
@@ -42,9 +31,7 @@ pub enum ReplayError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Log(#[from] LogError),
-    #[error(
-        "rule book `{hash}` is named by decision `{decision}` but the store does not keep it"
-    )]
+    #[error("rule book `{hash}` is named by decision `{decision}` but the store does not keep it")]
     MissingBook { hash: String, decision: String },
     #[error("the kept rule book `{hash}` does not load: {message}")]
     BookDoesNotLoad { hash: String, message: String },
@@ -173,7 +160,9 @@ pub async fn replay(
     summary.rule_books = books.into_keys().collect();
     summary.rule_books.sort();
     summary.not_replayable_by_reason = reasons.into_iter().collect();
-    summary.not_replayable_by_reason.sort_by_key(|(r, _)| *r as u8);
+    summary
+        .not_replayable_by_reason
+        .sort_by_key(|(r, _)| *r as u8);
     Ok(summary)
 }
 
@@ -315,7 +304,10 @@ fn judge_again(case: &Case) -> Replayed {
 
 /// The first field where two decisions part, by a walk of their JSON in field order.
 pub fn compare(decided: &Judged, replayed: &Judged) -> Verdict {
-    let (a, b) = match (serde_json::to_value(decided), serde_json::to_value(replayed)) {
+    let (a, b) = match (
+        serde_json::to_value(decided),
+        serde_json::to_value(replayed),
+    ) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
             return Verdict::Fails {

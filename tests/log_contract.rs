@@ -264,3 +264,42 @@ fn a_body_that_breaks_the_contract_is_refused_with_its_path() {
     let err = log::decode(&registry).unwrap_err();
     assert!(matches!(err, LogError::RegistryOutcome { .. }), "{err}");
 }
+
+#[test]
+fn a_later_layout_is_reached_step_by_step_and_a_missing_step_is_an_error() {
+    // A future version 3 that renames `applicant_ref` to `applicant`, as a change of the
+    // body would be written: one step from 2, applied to a body of version 2.
+    fn renamed(_: DecisionKind, mut body: serde_json::Value) -> serde_json::Value {
+        if let Some(fields) = body.as_object_mut()
+            && let Some(value) = fields.remove("applicant_ref")
+        {
+            fields.insert("applicant".into(), value);
+        }
+        body
+    }
+    let steps: &[(u32, log::Step)] = &[(2, renamed)];
+    let mut letting = fixture()
+        .into_iter()
+        .find(|r| r.kind == DecisionKind::Letting)
+        .unwrap();
+    letting.schema_version = 2;
+    let upgraded = log::upgrade_with(&letting, steps, 3).unwrap();
+    assert_eq!(upgraded["applicant"], letting.body["applicant_ref"]);
+    assert!(upgraded.get("applicant_ref").is_none());
+    // The current layout needs no step at all.
+    assert_eq!(log::upgrade_with(&letting, steps, 2).unwrap(), letting.body);
+    // A body of version 1 has no way to 3 through these steps.
+    letting.schema_version = 1;
+    let err = log::upgrade_with(&letting, steps, 3).unwrap_err();
+    assert!(
+        err.to_string().contains("no upgrade from schema version 1"),
+        "{err}"
+    );
+    // And one newer than the program is refused.
+    letting.schema_version = 4;
+    let err = log::upgrade_with(&letting, steps, 3).unwrap_err();
+    assert!(
+        matches!(err, LogError::NewerSchema { version: 4, .. }),
+        "{err}"
+    );
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use letting_rules::engine::{GrantOutcome, LettingOutcome, QuotaCounters};
-use letting_rules::model::{AreaFacts, Channel, Household, Money};
+use letting_rules::model::{AreaFacts, Channel, Household, Money, RuleSource};
 use letting_rules::service::{
     AnswerOffer, AreaStatisticsInput, DecideGrant, GrantAct, Ledger, LoadStatistics, MakeOffer,
     MunicipalAct, Principal, ProposeLetting, RecordMoveIn, RecordReferral, RegisterVacancy,
@@ -20,7 +20,8 @@ use letting_rules::service::{
 };
 use letting_rules::store::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionFilter, DecisionKind,
-    DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse, Store, StoreError,
+    DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse, RuleBookRecord, Store,
+    StoreError,
 };
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -144,6 +145,8 @@ contract! {
     decisions_read_back_exactly,
     decisions_filter_order_and_page,
     decisions_are_unique,
+    rule_books_are_kept_once_with_every_activation,
+    decision_inputs_are_kept_read_and_removed,
     cases_put_get_and_list,
     grant_pool_use,
     idempotency_records,
@@ -601,6 +604,84 @@ async fn counters_start_at_zero_and_persist(store: &Store) {
     assert_eq!(same, counters);
     assert_eq!(other_period, QuotaCounters::default());
     assert_eq!(other_scope, QuotaCounters::default());
+}
+
+async fn rule_books_are_kept_once_with_every_activation(store: &Store) {
+    let sources = vec![
+        RuleSource {
+            name: "rules/sets/dk-2005.toml".into(),
+            text: "[rule_set]\nid = \"dk-2005\"\n# Ærø, “quoted” — § 51 b\n".into(),
+        },
+        RuleSource {
+            name: "rules/reference/list.toml".into(),
+            text: String::new().into(),
+        },
+    ];
+    let first = RuleBookRecord {
+        hash: "ab".repeat(32),
+        loaded_at: instant(2024, 1, 2, 3, 4, 5, 678_901),
+        activated_at: instant(2024, 1, 2, 3, 4, 5, 678_901),
+        sources: sources.clone(),
+    };
+    // A second server (or a reload) puts the same book in force later: the book is kept
+    // once, with its first load time, and both activations.
+    let second = RuleBookRecord {
+        loaded_at: instant(2024, 3, 1, 0, 0, 0, 0),
+        activated_at: instant(2024, 3, 1, 0, 0, 0, 0),
+        sources: Vec::new(),
+        ..first.clone()
+    };
+    let (a, b) = (first.clone(), second.clone());
+    in_write!(store, [a, b], |tx| {
+        tx.put_rule_book(&a).await?;
+        tx.put_rule_book(&a).await?;
+        tx.put_rule_book(&b).await?;
+    });
+    let hash = first.hash.clone();
+    let (kept, missing) = in_read!(store, [hash], |tx| (
+        tx.rule_book(&hash).await?,
+        tx.rule_book("cd").await?,
+    ));
+    let kept = kept.unwrap();
+    assert_eq!(kept.hash, first.hash);
+    assert_eq!(kept.loaded_at, first.loaded_at);
+    assert_eq!(kept.sources, sources);
+    assert_eq!(kept.activations, [first.activated_at, second.activated_at]);
+    assert_eq!(missing, None);
+}
+
+async fn decision_inputs_are_kept_read_and_removed(store: &Store) {
+    let inputs = json!({"case": "letting", "household": {"applicant_ref": "h-1", "persons": []}, "n": 9_007_199_254_740_993_u64});
+    let (one, two) = (
+        decision("d-1", DecisionKind::Letting, "0101", date(2024, 2, 1)),
+        decision("d-2", DecisionKind::Letting, "0101", date(2024, 2, 2)),
+    );
+    let kept = inputs.clone();
+    in_write!(store, [one, two, kept], |tx| {
+        tx.append_decision(&one).await?;
+        tx.append_decision(&two).await?;
+        tx.put_decision_inputs("d-1", &kept).await?;
+    });
+    let ids = vec!["d-1".to_owned(), "d-2".to_owned(), "d-9".to_owned()];
+    let read = in_read!(store, [ids], |tx| tx.decision_inputs(&ids).await?);
+    assert_eq!(read, [("d-1".to_owned(), inputs)]);
+    // Facts for a decision that is not in the log are refused.
+    let refused = store
+        .write(|tx| Box::pin(async move { tx.put_decision_inputs("d-9", &json!({})).await }))
+        .await;
+    assert!(refused.is_err());
+    let ids = vec!["d-1".to_owned(), "d-2".to_owned()];
+    let removed = in_write!(store, [ids], |tx| tx.delete_decision_inputs(&ids).await?);
+    assert_eq!(removed, 1);
+    let ids = vec!["d-1".to_owned()];
+    let read = in_read!(store, [ids], |tx| tx.decision_inputs(&ids).await?);
+    assert!(read.is_empty());
+    // The decisions themselves stay.
+    let (a, b) = in_read!(store, |tx| (
+        tx.decision("d-1").await?,
+        tx.decision("d-2").await?
+    ));
+    assert!(a.is_some() && b.is_some());
 }
 
 async fn decisions_read_back_exactly(store: &Store) {

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod import;
 pub mod keys;
 pub mod loadgen;
+pub mod purge;
 pub mod replay;
 pub mod report;
 pub mod rules;

@@ -13,9 +13,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{
-    self, AreaClassification, ChannelDecision, EngineError, GrantCase, GrantDecision,
-    LettingCase, LettingDecision, MunicipalActCase, MunicipalActDecision, QuotaState,
-    ReferralCase, ReferralDecision, VacancyCase,
+    self, AreaClassification, ChannelDecision, EngineError, GrantCase, GrantDecision, LettingCase,
+    LettingDecision, MunicipalActCase, MunicipalActDecision, QuotaState, ReferralCase,
+    ReferralDecision, VacancyCase,
 };
 use crate::model::{AreaFacts, Household, RuleBook};
 

@@ -34,6 +34,18 @@ use crate::store::{Area, DecisionKind, DecisionRecord, Department, Organisation}
 /// versioned; 2, judged decisions name the rule book that judged them (`rule_book`).
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// The kinds of decision the engine judges (they keep their facts and name their rule
+/// book); the other kinds record acts.
+pub const JUDGED_KINDS: [DecisionKind; 7] = [
+    DecisionKind::ChannelAssignment,
+    DecisionKind::Letting,
+    DecisionKind::Approval,
+    DecisionKind::MunicipalRejection,
+    DecisionKind::ReplacementOffer,
+    DecisionKind::Referral,
+    DecisionKind::Grant,
+];
+
 /// A decision could not be read or written under the log's contract.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {

@@ -17,17 +17,9 @@ const STEPS: &[(u32, Step)] = &[(1, judged_by_an_unkept_book)];
 /// 1 → 2: a judged decision names the rule book that judged it. Books were not kept
 /// before version 2, so an older decision names none, and says so.
 fn judged_by_an_unkept_book(kind: DecisionKind, mut body: Value) -> Value {
-    let judged = matches!(
-        kind,
-        DecisionKind::ChannelAssignment
-            | DecisionKind::Letting
-            | DecisionKind::Approval
-            | DecisionKind::MunicipalRejection
-            | DecisionKind::ReplacementOffer
-            | DecisionKind::Referral
-            | DecisionKind::Grant
-    );
-    if judged && let Value::Object(fields) = &mut body {
+    if super::JUDGED_KINDS.contains(&kind)
+        && let Value::Object(fields) = &mut body
+    {
         fields.entry("rule_book").or_insert(Value::Null);
     }
     body

@@ -82,7 +82,7 @@ impl Ledger {
                 let book = &in_force.book;
                 let decided_step = workflow::step(CaseKind::Grant, "", NEW, Act::DecideGrant)?;
                 dated(
-                    &book,
+                    book,
                     p.municipality(),
                     Act::DecideGrant,
                     command.date,

@@ -302,14 +302,14 @@ impl Ledger {
                 let placed = placed_department(tx, &p, &command.department).await?;
                 let municipality = placed.area.municipality.clone();
                 dated(
-                    &book,
+                    book,
                     &municipality,
                     Act::RegisterVacancy,
                     command.date,
                     today,
                     &[],
                 )?;
-                let period = period_for(&book, &municipality, command.date)?;
+                let period = period_for(book, &municipality, command.date)?;
                 // Lock order everywhere: the department's counters, then the municipality's.
                 let dept_scope = department_scope(&placed.department.id);
                 let muni_scope = municipality_scope(&municipality);
@@ -347,7 +347,16 @@ impl Ledger {
                         ..Placement::default()
                     },
                 )?;
-                in_force.append(tx, &d, &Inputs::ChannelAssignment { vacancy: case, counters }).await?;
+                in_force
+                    .append(
+                        tx,
+                        &d,
+                        &Inputs::ChannelAssignment {
+                            vacancy: case,
+                            counters,
+                        },
+                    )
+                    .await?;
                 let state = VacancyState {
                     department: placed.department.id.clone(),
                     department_name: Some(placed.department.name.clone()),
@@ -589,7 +598,7 @@ impl Ledger {
                 };
                 let letting_step = step(&row, what)?;
                 dated(
-                    &book,
+                    book,
                     &row.municipality,
                     what,
                     act.date,
@@ -642,9 +651,7 @@ impl Ledger {
                         ..Placement::default()
                     },
                 )?;
-                in_force
-                    .append(tx, &d, &Inputs::MunicipalAct(case))
-                    .await?;
+                in_force.append(tx, &d, &Inputs::MunicipalAct(case)).await?;
                 state.decisions.push(d.id.clone());
                 state.decided_on = Some(act.date);
                 if approve {

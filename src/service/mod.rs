@@ -8,6 +8,7 @@ mod grants;
 mod keys;
 mod letting;
 mod offers;
+pub mod purge;
 mod referrals;
 mod registry;
 pub mod workflow;

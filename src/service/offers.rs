@@ -70,7 +70,7 @@ impl Ledger {
                 let vacancy_step = step(&vrow, Act::MakeReplacementOffer)?;
                 let rejected_on = state.decided_on.unwrap_or(state.date);
                 dated(
-                    &book,
+                    book,
                     &row.municipality,
                     Act::MakeReplacementOffer,
                     command.date,

@@ -105,7 +105,7 @@ impl Ledger {
                 let (vrow, mut vacancy) = vacancy_for_update(tx, &p, &command.vacancy_id).await?;
                 let vacancy_step = step(&vrow, Act::RecordReferral)?;
                 dated(
-                    &book,
+                    book,
                     &vrow.municipality,
                     Act::RecordReferral,
                     command.date,

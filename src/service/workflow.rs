@@ -259,6 +259,15 @@ pub enum WorkflowError {
 }
 
 /// The step a case may take now, or why not.
+/// Whether no act can change a case in `status` any more: no step leaves that state.
+/// (A rejected letting may still be given its replacement offer: the caller knows whether
+/// one is owed and made.)
+pub fn final_state(case: CaseKind, status: &str) -> bool {
+    !TRANSITIONS
+        .iter()
+        .any(|t| t.case == case && t.from == status)
+}
+
 pub fn step(
     case: CaseKind,
     id: &str,

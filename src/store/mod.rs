@@ -380,8 +380,7 @@ pub trait Tx: Send {
         decision_ids: &[String],
     ) -> Result<Vec<(String, serde_json::Value)>, StoreError>;
     /// Removes the kept facts of `decision_ids`; returns how many were removed.
-    async fn delete_decision_inputs(&mut self, decision_ids: &[String])
-    -> Result<u64, StoreError>;
+    async fn delete_decision_inputs(&mut self, decision_ids: &[String]) -> Result<u64, StoreError>;
     /// Decisions matching `filter`, in (event_date, id) order, after the id `after`.
     async fn decisions(
         &mut self,

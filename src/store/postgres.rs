@@ -813,10 +813,7 @@ impl Tx for PgTx<'_> {
         .collect()
     }
 
-    async fn delete_decision_inputs(
-        &mut self,
-        decision_ids: &[String],
-    ) -> Result<u64, StoreError> {
+    async fn delete_decision_inputs(&mut self, decision_ids: &[String]) -> Result<u64, StoreError> {
         let ids: Vec<&str> = decision_ids.iter().map(String::as_str).collect();
         self.execute(
             "DELETE FROM decision_inputs WHERE decision_id = ANY($1)",

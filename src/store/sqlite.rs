@@ -703,7 +703,10 @@ fn statistics_row(row: &Row<'_>) -> Result<AreaStatistics, StoreError> {
 
 /// `?1, ?2, …, ?n`.
 fn placeholders(n: usize) -> String {
-    (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+    (1..=n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn decision_row(row: &Row<'_>) -> Result<DecisionRecord, StoreError> {
@@ -1066,19 +1069,17 @@ impl Tx for SqliteTx<'_> {
                 "SELECT decision_id, inputs FROM decision_inputs WHERE decision_id IN ({})",
                 placeholders(chunk.len())
             );
-            out.extend(self.rows(
-                &sql,
-                params_from_iter(chunk.iter()),
-                |row| Ok((get::<String>(row, 0)?, decode_json(&get::<String>(row, 1)?)?)),
-            )?);
+            out.extend(self.rows(&sql, params_from_iter(chunk.iter()), |row| {
+                Ok((
+                    get::<String>(row, 0)?,
+                    decode_json(&get::<String>(row, 1)?)?,
+                ))
+            })?);
         }
         Ok(out)
     }
 
-    async fn delete_decision_inputs(
-        &mut self,
-        decision_ids: &[String],
-    ) -> Result<u64, StoreError> {
+    async fn delete_decision_inputs(&mut self, decision_ids: &[String]) -> Result<u64, StoreError> {
         let mut removed = 0u64;
         for chunk in decision_ids.chunks(1000) {
             let sql = format!(
@@ -1148,9 +1149,7 @@ impl Tx for SqliteTx<'_> {
             }
             sql.push(')');
         }
-        let count = self.row(&sql, params_from_iter(values), |row| {
-            get::<i64>(row, 0)
-        })?;
+        let count = self.row(&sql, params_from_iter(values), |row| get::<i64>(row, 0))?;
         Ok(u64::try_from(count.unwrap_or(0)).unwrap_or(0))
     }
 

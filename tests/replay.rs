@@ -1,0 +1,232 @@
+//! Replay and purge over a `letting demo` database: every judged decision of 2007 is
+//! derived again exactly with the rule book version that made it; a decision whose kept
+//! facts were altered is found, with the field where it parts, and `letting replay` exits
+//! 1; `letting purge` removes the facts of closed cases only, the report's figures stay the
+//! same, and replay says which decisions it can no longer derive.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use letting_rules::demo::{self, DemoOptions};
+use letting_rules::log::{self, Body, Inputs};
+use letting_rules::model::RuleBook;
+use letting_rules::replay::{self, NotReplayable, Verdict};
+use letting_rules::report::{self, Period};
+use letting_rules::rules;
+use letting_rules::service::{Clock, Ledger, purge};
+use letting_rules::store::{DecisionFilter, DecisionKind, DecisionRecord, Store};
+
+fn book() -> RuleBook {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
+    rules::load_dir(&dir).expect("rules load").book
+}
+
+fn d(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+async fn seeded(path: &Path) -> (Arc<Store>, RuleBook) {
+    let url = format!("sqlite://{}", path.display());
+    let store = Arc::new(Store::open(&url).await.unwrap());
+    let book = book();
+    let ledger = Ledger::new(store.clone(), book.clone(), Clock::system());
+    demo::seed(&ledger, &DemoOptions::default()).await.unwrap();
+    (store, book)
+}
+
+async fn judged(store: &Store) -> Vec<DecisionRecord> {
+    let mut all: Vec<DecisionRecord> = Vec::new();
+    loop {
+        let after = all.last().map(|d| d.id.clone());
+        let page = store
+            .read(move |tx| {
+                let after = after.clone();
+                Box::pin(async move {
+                    let filter = DecisionFilter {
+                        kinds: log::JUDGED_KINDS.to_vec(),
+                        ..DecisionFilter::default()
+                    };
+                    tx.decisions(&filter, after.as_deref(), 1000).await
+                })
+            })
+            .await
+            .unwrap();
+        let done = page.len() < 1000;
+        all.extend(page);
+        if done {
+            return all;
+        }
+    }
+}
+
+fn replay_cli(db: &Path) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_letting"))
+        .args(["replay", "--from", "2007-01-01", "--to", "2007-12-31"])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", db.display()))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_replays_exactly_an_altered_fact_is_found_and_purge_keeps_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let (store, book) = seeded(&db).await;
+    let judged_decisions = judged(&store).await;
+
+    // Every judged decision of the year, identical, under the one book that judged them.
+    let summary = replay::replay(&store, d("2007-01-01"), d("2007-12-31"), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.decisions as usize, judged_decisions.len());
+    assert_eq!(
+        summary.identical, summary.decisions,
+        "{:?}",
+        summary.problems
+    );
+    assert!(summary.all_identical());
+    assert_eq!(summary.rule_books, [book.content_hash()]);
+    let hash = book.content_hash();
+    let kept = store
+        .read(move |tx| {
+            let hash = hash.clone();
+            Box::pin(async move { tx.rule_book(&hash).await })
+        })
+        .await
+        .unwrap()
+        .expect("the book that judged is kept");
+    assert_eq!(kept.activations.len(), 1);
+    assert_eq!(kept.sources.len(), book.sources.len());
+
+    // Alter the kept facts of one rejected letting: the applicant never had a benefit.
+    let rejected = judged_decisions
+        .iter()
+        .find(|r| r.kind == DecisionKind::Letting && r.outcome == "rejected")
+        .expect("the demo rejects lettings")
+        .clone();
+    let id = rejected.id.clone();
+    let inputs = store
+        .read(move |tx| {
+            let ids = vec![id.clone()];
+            Box::pin(async move { tx.decision_inputs(&ids).await })
+        })
+        .await
+        .unwrap();
+    let mut facts: Inputs = serde_json::from_value(inputs[0].1.clone()).unwrap();
+    let Inputs::Letting(case) = &mut facts else {
+        panic!("a letting keeps a letting case: {facts:?}");
+    };
+    for person in &mut case.household.persons {
+        person.benefits.clear();
+    }
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let changed = conn
+            .execute(
+                "UPDATE decision_inputs SET inputs = ?1 WHERE decision_id = ?2",
+                rusqlite::params![serde_json::to_string(&facts).unwrap(), rejected.id],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    let summary = replay::replay(&store, d("2007-01-01"), d("2007-12-31"), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.differing, 1, "{:?}", summary.problems);
+    assert_eq!(summary.problems[0].decision_id, rejected.id);
+    let Verdict::Differs { field, .. } = &summary.problems[0].verdict else {
+        panic!("{:?}", summary.problems[0]);
+    };
+    assert!(
+        field.starts_with("explanation.") || field == "outcome",
+        "{field}"
+    );
+    store.close().await;
+    let (code, out) = replay_cli(&db);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("DIFFERS {}", rejected.id)), "{out}");
+
+    // Purge the first half year: only closed cases lose their facts; the report of the
+    // second quarter computes to the same figures, and replay names what it cannot derive.
+    let store = Arc::new(
+        Store::open(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap(),
+    );
+    let period = Period::quarter(2007, 2).unwrap();
+    let before = report::compute(&store, &book, "0101", period.clone())
+        .await
+        .unwrap();
+    let purged = purge::purge_personal_facts(&store, d("2007-07-01"))
+        .await
+        .unwrap();
+    assert!(purged.purged > 0 && purged.kept_open > 0, "{purged:?}");
+    assert_eq!(purged.with_facts, purged.purged + purged.kept_open);
+    let after = report::compute(&store, &book, "0101", period)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&before).unwrap(),
+        serde_json::to_value(&after).unwrap()
+    );
+    let summary = replay::replay(&store, d("2007-01-01"), d("2007-12-31"), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.not_replayable, purged.purged);
+    assert_eq!(
+        summary.not_replayable_by_reason,
+        [(NotReplayable::NoInputs, purged.purged)]
+    );
+    // Purging again removes nothing more: what is left belongs to open cases or is later.
+    let again = purge::purge_personal_facts(&store, d("2007-07-01"))
+        .await
+        .unwrap();
+    assert_eq!(again.purged, 0);
+    assert_eq!(again.kept_open, purged.kept_open);
+    // A kept open case is one an act may still follow: a pending letting, say.
+    let open_ids: Vec<String> = judged(&store)
+        .await
+        .into_iter()
+        .filter(|r| r.event_date < d("2007-07-01"))
+        .map(|r| r.id)
+        .collect();
+    let still_kept = store
+        .read(move |tx| {
+            let ids = open_ids.clone();
+            Box::pin(async move { tx.decision_inputs(&ids).await })
+        })
+        .await
+        .unwrap();
+    assert_eq!(still_kept.len() as u64, purged.kept_open);
+    store.close().await;
+}
+
+#[test]
+fn a_decision_from_before_rule_books_were_kept_is_not_replayable_and_says_why() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/log-v1-demo-2007.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    for line in text.lines() {
+        let mut row: serde_json::Value = serde_json::from_str(line).unwrap();
+        row["schema_version"] = 1.into();
+        let record: DecisionRecord = serde_json::from_value(row).unwrap();
+        let body = log::decode(&record).unwrap();
+        // Upgraded to the current layout: a judged decision names no rule book.
+        assert_eq!(body.rule_book(), None, "{}", record.id);
+        if log::JUDGED_KINDS.contains(&record.kind) {
+            assert!(
+                body.judged().is_some()
+                    || matches!(body, Body::Approval(_) | Body::MunicipalRejection(_))
+            );
+        }
+    }
+}
