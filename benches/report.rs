@@ -14,6 +14,7 @@
 //! backend without them does: a scan of all history). The databases are kept under
 //! target/report-bench/ and reused.
 
+use std::collections::HashMap;
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,8 +26,8 @@ use rust_decimal::Decimal;
 use letting_rules::engine::explain::SourceText;
 use letting_rules::engine::{
     ChannelDecision, Comparison, Eligibility, Explanation, FiredRule, FlexibleEligibility,
-    GrantDecision, GrantOutcome, LettingDecision, LettingOutcome, MunicipalActDecision,
-    QuotaCounters, QuotaState, ReferralDecision, ReferralOutcome,
+    GrantDecision, GrantOutcome, LettingDecision, LettingOutcome, MunicipalActDecision, QuotaState,
+    ReferralDecision, ReferralOutcome,
 };
 use letting_rules::log::{
     self, AreaStatisticsInput, Body, Entry, GrantAct, LoadStatistics, MoveInRecorded, MunicipalAct,
@@ -36,9 +37,7 @@ use letting_rules::model::{AreaFacts, Channel, Money, RuleBook};
 use letting_rules::report::{self, Period, Report};
 use letting_rules::rules;
 use letting_rules::store::{
-    ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionColumns, DecisionFilter,
-    DecisionKind, DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse,
-    RuleBookRecord, Store, StoreError, StoredRuleBook, Tx,
+    Area, DecisionKind, DecisionRecord, Department, Organisation, Overlay, Store, StoreError,
 };
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
@@ -567,286 +566,6 @@ fn thousands(n: u64) -> String {
     out
 }
 
-// ----- the trait's paging defaults, for comparison -----------------------------------------
-
-/// A transaction whose `count_decisions` and `pending_lettings_as_of` page through the
-/// log as the trait's defaults do; everything else goes to the store's transaction.
-struct Paging<'a> {
-    inner: &'a mut dyn Tx,
-}
-
-#[async_trait::async_trait]
-impl Tx for Paging<'_> {
-    async fn count_decisions(
-        &mut self,
-        filter: &DecisionFilter,
-        only: &DecisionColumns,
-    ) -> std::result::Result<u64, StoreError> {
-        let mut count = 0;
-        let mut after: Option<String> = None;
-        loop {
-            let page = self.inner.decisions(filter, after.as_deref(), 1000).await?;
-            count += page.iter().filter(|d| only.matches(d)).count() as u64;
-            match page.last() {
-                Some(last) if page.len() == 1000 => after = Some(last.id.clone()),
-                _ => return Ok(count),
-            }
-        }
-    }
-
-    async fn pending_lettings_as_of(
-        &mut self,
-        municipality: &str,
-        as_of: NaiveDate,
-    ) -> std::result::Result<Vec<DecisionRecord>, StoreError> {
-        let filter = DecisionFilter {
-            municipality: Some(municipality.to_owned()),
-            kinds: vec![
-                DecisionKind::Letting,
-                DecisionKind::Approval,
-                DecisionKind::MunicipalRejection,
-            ],
-            from: None,
-            to: Some(as_of),
-            subject: None,
-        };
-        let mut pending: Vec<DecisionRecord> = Vec::new();
-        let mut settled = std::collections::HashSet::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .inner
-                .decisions(&filter, after.as_deref(), 1000)
-                .await?;
-            for d in &page {
-                match d.kind {
-                    DecisionKind::Letting if d.outcome == "pending_municipal_approval" => {
-                        pending.push(d.clone())
-                    }
-                    DecisionKind::Approval | DecisionKind::MunicipalRejection => {
-                        if let Some(s) = &d.subject {
-                            settled.insert(s.clone());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            match page.last() {
-                Some(last) if page.len() == 1000 => after = Some(last.id.clone()),
-                _ => break,
-            }
-        }
-        pending.retain(|d| d.subject.as_ref().is_none_or(|s| !settled.contains(s)));
-        Ok(pending)
-    }
-
-    // Everything else: the store's own transaction.
-    async fn upsert_organisation(
-        &mut self,
-        m: &str,
-        o: &Organisation,
-    ) -> std::result::Result<(), StoreError> {
-        self.inner.upsert_organisation(m, o).await
-    }
-    async fn upsert_area(&mut self, a: &Area) -> std::result::Result<(), StoreError> {
-        self.inner.upsert_area(a).await
-    }
-    async fn upsert_department(
-        &mut self,
-        m: &str,
-        d: &Department,
-    ) -> std::result::Result<(), StoreError> {
-        self.inner.upsert_department(m, d).await
-    }
-    async fn organisation(
-        &mut self,
-        m: &str,
-        id: &str,
-    ) -> std::result::Result<Option<Organisation>, StoreError> {
-        self.inner.organisation(m, id).await
-    }
-    async fn area(&mut self, id: &str) -> std::result::Result<Option<Area>, StoreError> {
-        self.inner.area(id).await
-    }
-    async fn department(
-        &mut self,
-        id: &str,
-    ) -> std::result::Result<Option<Department>, StoreError> {
-        self.inner.department(id).await
-    }
-    async fn departments(
-        &mut self,
-        municipality: &str,
-        organisation: Option<&str>,
-        after: Option<&str>,
-        limit: u32,
-    ) -> std::result::Result<Vec<Department>, StoreError> {
-        self.inner
-            .departments(municipality, organisation, after, limit)
-            .await
-    }
-    async fn areas(&mut self, municipality: &str) -> std::result::Result<Vec<Area>, StoreError> {
-        self.inner.areas(municipality).await
-    }
-    async fn put_area_statistics(
-        &mut self,
-        s: &AreaStatistics,
-    ) -> std::result::Result<(), StoreError> {
-        self.inner.put_area_statistics(s).await
-    }
-    async fn area_statistics(
-        &mut self,
-        area: &str,
-        year: i32,
-    ) -> std::result::Result<Option<AreaStatistics>, StoreError> {
-        self.inner.area_statistics(area, year).await
-    }
-    async fn counters_for_update(
-        &mut self,
-        scope: &str,
-        period: &str,
-    ) -> std::result::Result<QuotaCounters, StoreError> {
-        self.inner.counters_for_update(scope, period).await
-    }
-    async fn put_counters(
-        &mut self,
-        scope: &str,
-        period: &str,
-        counters: &QuotaCounters,
-    ) -> std::result::Result<(), StoreError> {
-        self.inner.put_counters(scope, period, counters).await
-    }
-    async fn append_decision(&mut self, d: &DecisionRecord) -> std::result::Result<(), StoreError> {
-        self.inner.append_decision(d).await
-    }
-    async fn decision(
-        &mut self,
-        id: &str,
-    ) -> std::result::Result<Option<DecisionRecord>, StoreError> {
-        self.inner.decision(id).await
-    }
-    async fn put_rule_book(
-        &mut self,
-        book: &RuleBookRecord,
-    ) -> std::result::Result<(), StoreError> {
-        self.inner.put_rule_book(book).await
-    }
-    async fn rule_book(
-        &mut self,
-        hash: &str,
-    ) -> std::result::Result<Option<StoredRuleBook>, StoreError> {
-        self.inner.rule_book(hash).await
-    }
-    async fn put_decision_inputs(
-        &mut self,
-        decision_id: &str,
-        inputs: &serde_json::Value,
-    ) -> std::result::Result<(), StoreError> {
-        self.inner.put_decision_inputs(decision_id, inputs).await
-    }
-    async fn decision_inputs(
-        &mut self,
-        decision_ids: &[String],
-    ) -> std::result::Result<Vec<(String, serde_json::Value)>, StoreError> {
-        self.inner.decision_inputs(decision_ids).await
-    }
-    async fn delete_decision_inputs(
-        &mut self,
-        decision_ids: &[String],
-    ) -> std::result::Result<u64, StoreError> {
-        self.inner.delete_decision_inputs(decision_ids).await
-    }
-    async fn decisions(
-        &mut self,
-        filter: &DecisionFilter,
-        after: Option<&str>,
-        limit: u32,
-    ) -> std::result::Result<Vec<DecisionRecord>, StoreError> {
-        self.inner.decisions(filter, after, limit).await
-    }
-    async fn put_case(&mut self, case: &CaseRow) -> std::result::Result<(), StoreError> {
-        self.inner.put_case(case).await
-    }
-    async fn case_for_update(
-        &mut self,
-        kind: CaseKind,
-        id: &str,
-    ) -> std::result::Result<Option<CaseRow>, StoreError> {
-        self.inner.case_for_update(kind, id).await
-    }
-    async fn cases(
-        &mut self,
-        kind: CaseKind,
-        status: Option<&str>,
-        municipality: &str,
-        after: Option<&str>,
-        limit: u32,
-    ) -> std::result::Result<Vec<CaseRow>, StoreError> {
-        self.inner
-            .cases(kind, status, municipality, after, limit)
-            .await
-    }
-    async fn pool_for_update(
-        &mut self,
-        municipality: &str,
-        year: i32,
-    ) -> std::result::Result<PoolUse, StoreError> {
-        self.inner.pool_for_update(municipality, year).await
-    }
-    async fn put_pool(
-        &mut self,
-        municipality: &str,
-        year: i32,
-        pool: &PoolUse,
-    ) -> std::result::Result<(), StoreError> {
-        self.inner.put_pool(municipality, year, pool).await
-    }
-    async fn idempotency(
-        &mut self,
-        principal: &str,
-        key: &str,
-    ) -> std::result::Result<Option<IdempotencyRecord>, StoreError> {
-        self.inner.idempotency(principal, key).await
-    }
-    async fn claim_idempotency(
-        &mut self,
-        principal: &str,
-        key: &str,
-        request_hash: &[u8],
-    ) -> std::result::Result<Option<IdempotencyRecord>, StoreError> {
-        self.inner
-            .claim_idempotency(principal, key, request_hash)
-            .await
-    }
-    async fn put_idempotency(
-        &mut self,
-        principal: &str,
-        key: &str,
-        record: &IdempotencyRecord,
-    ) -> std::result::Result<(), StoreError> {
-        self.inner.put_idempotency(principal, key, record).await
-    }
-    async fn insert_api_key(&mut self, key: &ApiKeyRow) -> std::result::Result<(), StoreError> {
-        self.inner.insert_api_key(key).await
-    }
-    async fn api_key_by_hash(
-        &mut self,
-        secret_hash: &str,
-    ) -> std::result::Result<Option<ApiKeyRow>, StoreError> {
-        self.inner.api_key_by_hash(secret_hash).await
-    }
-    async fn api_keys(&mut self) -> std::result::Result<Vec<ApiKeyRow>, StoreError> {
-        self.inner.api_keys().await
-    }
-    async fn revoke_api_key(
-        &mut self,
-        id: &str,
-        at: chrono::DateTime<Utc>,
-    ) -> std::result::Result<bool, StoreError> {
-        self.inner.revoke_api_key(id, at).await
-    }
-}
-
 // ----- measuring ---------------------------------------------------------------------------
 
 fn peak_rss_kib() -> Option<u64> {
@@ -890,7 +609,10 @@ async fn time_report(
                 .read(move |tx| {
                     let (book, period) = (book.clone(), period.clone());
                     Box::pin(async move {
-                        let mut tx = Paging { inner: tx };
+                        // Nothing replaced: the trait's paging defaults, without the
+                        // store's indexed counts and pending lettings.
+                        let nothing = HashMap::new();
+                        let mut tx = Overlay::new(tx, &nothing);
                         report::compute_in(&mut tx, &book, MUNICIPALITY, &period).await
                     })
                 })

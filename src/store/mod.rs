@@ -539,10 +539,13 @@ pub trait Tx: Send {
     // ----- end of key management ----------------------------------------------------------
 }
 
+mod overlay;
 mod postgres;
 mod sqlite;
 
 /// The names of the SQLite writer's metrics.
+pub use overlay::Overlay;
+
 pub mod metrics {
     pub use super::sqlite::{BATCH_JOBS, COMMIT_SECONDS, TRANSACTION_SECONDS};
 }
