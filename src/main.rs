@@ -77,6 +77,10 @@ enum Command {
     /// Remove the personal facts of closed cases decided before a day; the decisions and
     /// the report's figures stay.
     Purge(cli::purge::PurgeArgs),
+    /// Judge a period's decisions again under proposed rules: which would flip, grouped,
+    /// and the report's figures before and after. Nothing is written.
+    #[command(name = "what-if")]
+    WhatIf(cli::what_if::WhatIfArgs),
 }
 
 #[derive(Debug, Args)]
@@ -341,6 +345,9 @@ fn main() -> ExitCode {
         }
         Command::Purge(args) => {
             runtime().and_then(|rt| rt.block_on(cli::purge::run(args, &mut stdout)))
+        }
+        Command::WhatIf(args) => {
+            runtime().and_then(|rt| rt.block_on(cli::what_if::run(args, &mut stdout)))
         }
     };
     match result {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use letting_rules::demo::{self, DemoOptions};
 use letting_rules::engine::LettingOutcome;
-use letting_rules::log::{self, Body, Entry, LogError, Placement, RegistryRecord, SCHEMA_VERSION};
+use letting_rules::log::{self, Body, Entry, LogError, RegistryRecord, SCHEMA_VERSION};
 use letting_rules::model::RuleBook;
 use letting_rules::rules;
 use letting_rules::service::{Clock, Ledger};
@@ -46,25 +46,9 @@ async fn all_decisions(store: &Store) -> Vec<DecisionRecord> {
 /// The record `body` gives when written again where `stored` belongs: what the log derives
 /// must be what was stored.
 fn written_again(stored: &DecisionRecord, body: Body) -> DecisionRecord {
-    Entry {
-        id: stored.id.clone(),
-        municipality: stored.municipality.clone(),
-        principal: stored.principal.clone(),
-        event_date: stored.event_date,
-        recorded_at: stored.recorded_at,
-        placement: Placement {
-            organisation: stored.organisation.clone(),
-            department: stored.department.clone(),
-            area: stored.area.clone(),
-            subject: stored.subject.clone(),
-            channel: stored.channel.clone(),
-            area_class: stored.area_class.clone(),
-            amount_ore: stored.amount_ore,
-        },
-        body,
-    }
-    .into_record()
-    .expect("a decoded body encodes")
+    Entry::replacing(stored, body)
+        .into_record()
+        .expect("a decoded body encodes")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

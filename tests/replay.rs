@@ -230,3 +230,155 @@ fn a_decision_from_before_rule_books_were_kept_is_not_replayable_and_says_why() 
         }
     }
 }
+
+/// The rules directory with § 51 b's 6 months raised to `months` in the 2005 layer.
+fn rules_with_months(dir: &Path, months: u32) {
+    let from = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for entry in walkdir::WalkDir::new(&from) {
+        let entry = entry.unwrap();
+        let target = dir.join(entry.path().strip_prefix(&from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    let layer = dir.join("sets/dk-2005.toml");
+    let text = std::fs::read_to_string(&layer).unwrap();
+    let edited = text.replace(
+        "consecutive_calendar_months = 6,",
+        &format!("consecutive_calendar_months = {months},"),
+    );
+    assert_ne!(text, edited, "the threshold is in the file");
+    std::fs::write(layer, edited).unwrap();
+}
+
+/// The months the stored explanation says each person had, from its comparisons.
+fn benefit_months(record: &DecisionRecord) -> Vec<u32> {
+    let Body::Letting(l) = log::decode(record).unwrap() else {
+        return Vec::new();
+    };
+    l.decision
+        .explanation
+        .fired
+        .iter()
+        .filter(|f| f.rule_id.ends_with("combined.benefit_rejection"))
+        .flat_map(|f| f.comparisons.iter())
+        .filter(|c| c.fact.ends_with(".benefit_months"))
+        .filter_map(|c| c.actual.split(' ').next()?.parse().ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_if_lists_exactly_the_decisions_a_raised_threshold_flips_and_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let (store, book) = seeded(&db).await;
+    let proposed_dir = dir.path().join("proposed");
+    rules_with_months(&proposed_dir, 9);
+    let proposed = rules::load_dir(&proposed_dir).unwrap().book;
+    let before_count = judged(&store).await.len();
+
+    // Independently of the engine: a 2007 rejection under § 51 b stands at 9 months only
+    // if every adult it counted had 9 months or more.
+    let expected: std::collections::BTreeSet<String> = judged(&store)
+        .await
+        .into_iter()
+        .filter(|r| r.kind == DecisionKind::Letting && r.outcome == "rejected")
+        .filter(|r| benefit_months(r).iter().any(|m| *m < 9))
+        .map(|r| r.id)
+        .collect();
+    assert!(!expected.is_empty());
+
+    let w = replay::what_if(
+        &store,
+        &book,
+        &proposed,
+        "0101",
+        d("2007-01-01"),
+        d("2007-12-31"),
+    )
+    .await
+    .unwrap();
+    let flipped: std::collections::BTreeSet<String> =
+        w.flips.iter().map(|f| f.decision_id.clone()).collect();
+    assert_eq!(flipped, expected);
+    assert!(w.failing.is_empty(), "{:?}", w.failing);
+    assert_eq!(w.judged_again, w.decisions);
+    assert!(
+        w.flips
+            .iter()
+            .all(|f| f.outcome_before == "rejected"
+                && f.outcome_after == "pending_municipal_approval")
+    );
+    assert_eq!(w.by_outcome.len(), 1);
+    assert_eq!(w.by_outcome[0].count as usize, expected.len());
+    assert!(w.by_rule.iter().any(|g| g.key
+        == "dk2005.combined.benefit_rejection (no longer fires)"
+        && g.count as usize == expected.len()));
+    let area_total: u64 = w.by_area.iter().map(|g| g.count).sum();
+    assert_eq!(area_total as usize, expected.len());
+    // The report's combined-letting figures move by exactly the flips.
+    let figure = |measure: &str| {
+        w.figures
+            .iter()
+            .find(|c| c.section == "combined_letting" && c.measure == measure)
+            .unwrap_or_else(|| panic!("{measure} changes: {:?}", w.figures))
+    };
+    let moved = |measure: &str| {
+        let c = figure(measure);
+        c.after.parse::<i64>().unwrap() - c.before.parse::<i64>().unwrap()
+    };
+    let n = expected.len() as i64;
+    assert_eq!(moved("rejected_by_rules"), -n);
+    assert_eq!(moved("sent_for_approval"), n);
+    // Nothing was written.
+    assert_eq!(judged(&store).await.len(), before_count);
+    store.close().await;
+
+    // The command line, in each format; the HTML page carries its chart.
+    for (format, needle) in [
+        ("text", "would flip"),
+        ("json", "\"flips\""),
+        ("csv", "flip,"),
+        ("html", "<svg role=\"img\""),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_letting"))
+            .args([
+                "what-if",
+                "--from",
+                "2007-01-01",
+                "--to",
+                "2007-12-31",
+                "--format",
+                format,
+            ])
+            .arg("--rules")
+            .arg(&proposed_dir)
+            .arg("--current-rules")
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules"))
+            .arg("--database-url")
+            .arg(format!("sqlite://{}", db.display()))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{format}: {text}");
+        assert!(text.contains(needle), "{format}: {text}");
+    }
+    // Proposed rules with an error judge nothing.
+    std::fs::write(
+        proposed_dir.join("sets/broken.toml"),
+        "[rule_set]\nid = 1\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_letting"))
+        .args(["what-if", "--from", "2007-01-01", "--to", "2007-12-31"])
+        .arg("--rules")
+        .arg(&proposed_dir)
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", db.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("proposed rules"));
+}

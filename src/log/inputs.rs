@@ -56,6 +56,32 @@ pub enum Judged {
     Grant(GrantDecision),
 }
 
+impl Judged {
+    /// What was decided, as the log's `outcome` column says it for this kind (a municipal
+    /// act decides no outcome of its own: the area's class stands for it).
+    pub fn outcome(&self) -> String {
+        match self {
+            Judged::Channel(d) => d.channel.as_str().to_owned(),
+            Judged::Letting(d) => super::Outcome::Letting(d.outcome).as_str().to_owned(),
+            Judged::MunicipalAct(d) => d.area_class.to_string(),
+            Judged::Classification(d) => d.class.to_string(),
+            Judged::Referral(d) => super::Outcome::Referral(d.outcome).as_str().to_owned(),
+            Judged::Grant(d) => super::Outcome::Grant(d.outcome).as_str().to_owned(),
+        }
+    }
+
+    pub fn explanation(&self) -> &crate::engine::Explanation {
+        match self {
+            Judged::Channel(d) => &d.explanation,
+            Judged::Letting(d) => &d.explanation,
+            Judged::MunicipalAct(d) => &d.explanation,
+            Judged::Classification(d) => &d.explanation,
+            Judged::Referral(d) => &d.explanation,
+            Judged::Grant(d) => &d.explanation,
+        }
+    }
+}
+
 impl Inputs {
     /// The inputs of a letting, with the household's facts cut at the letting's date.
     pub fn letting(case: &LettingCase) -> Inputs {

@@ -340,6 +340,57 @@ impl Body {
         }
     }
 
+    /// The same body with the engine's decision replaced by `judged` (of the same kind),
+    /// judged under the rule book `rule_book`; none when the kinds differ.
+    pub fn with_judged(&self, judged: Judged, rule_book: Option<String>) -> Option<Body> {
+        Some(match (self, judged) {
+            (Body::ChannelAssignment(b), Judged::Channel(decision)) => {
+                Body::ChannelAssignment(ChannelAssignment {
+                    decision,
+                    rule_book,
+                    ..b.clone()
+                })
+            }
+            (Body::Letting(b), Judged::Letting(decision)) => Body::Letting(LettingProposal {
+                decision,
+                rule_book,
+                ..b.clone()
+            }),
+            (Body::Approval(b), Judged::MunicipalAct(decision)) => {
+                Body::Approval(MunicipalActRecord {
+                    decision: Some(decision),
+                    rule_book,
+                    ..b.clone()
+                })
+            }
+            (Body::MunicipalRejection(b), Judged::MunicipalAct(decision)) => {
+                Body::MunicipalRejection(MunicipalActRecord {
+                    decision: Some(decision),
+                    rule_book,
+                    ..b.clone()
+                })
+            }
+            (Body::ReplacementOffer(b), Judged::Classification(classification)) => {
+                Body::ReplacementOffer(ReplacementOffer {
+                    classification,
+                    rule_book,
+                    ..b.clone()
+                })
+            }
+            (Body::Referral(b), Judged::Referral(decision)) => Body::Referral(Referral {
+                decision,
+                rule_book,
+                ..b.clone()
+            }),
+            (Body::Grant(b), Judged::Grant(decision)) => Body::Grant(Grant {
+                decision,
+                rule_book,
+                ..b.clone()
+            }),
+            _ => return None,
+        })
+    }
+
     /// The channel the body itself decides or implies, if any.
     fn channel(&self) -> Option<&'static str> {
         match self {
@@ -420,6 +471,28 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry of a stored decision with another body: the same id, dates, principal
+    /// and placement (a decision judged again, say).
+    pub fn replacing(stored: &DecisionRecord, body: Body) -> Entry {
+        Entry {
+            id: stored.id.clone(),
+            municipality: stored.municipality.clone(),
+            principal: stored.principal.clone(),
+            event_date: stored.event_date,
+            recorded_at: stored.recorded_at,
+            placement: Placement {
+                organisation: stored.organisation.clone(),
+                department: stored.department.clone(),
+                area: stored.area.clone(),
+                subject: stored.subject.clone(),
+                channel: stored.channel.clone(),
+                area_class: stored.area_class.clone(),
+                amount_ore: stored.amount_ore,
+            },
+            body,
+        }
+    }
+
     /// The stored record: the body at [`SCHEMA_VERSION`], and the indexed columns derived
     /// from it (and from the placement where the body holds no such fact).
     pub fn into_record(self) -> Result<DecisionRecord, LogError> {

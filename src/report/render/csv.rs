@@ -150,7 +150,71 @@ impl Rows {
     }
 }
 
+/// One figure of the report, as a CSV row names it (without its note and decision ids).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Figure {
+    pub section: &'static str,
+    pub scope: String,
+    pub measure: String,
+    pub value: String,
+    pub unit: &'static str,
+    pub target: String,
+    pub status: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// Every figure of the report, in the CSV's order.
+pub fn figures(r: &Report) -> Vec<Figure> {
+    rows(r)
+        .0
+        .into_iter()
+        .map(|row| Figure {
+            section: row.section,
+            scope: row.scope,
+            measure: row.measure,
+            value: row.value,
+            unit: row.unit,
+            target: row.target,
+            status: row.status,
+            from: row.from,
+            to: row.to,
+        })
+        .collect()
+}
+
 pub fn render(r: &Report) -> Result<String, ReportError> {
+    let rows = rows(r);
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let fail = |e: csv::Error| ReportError::Render(e.to_string());
+    writer.write_record(COLUMNS).map_err(fail)?;
+    for row in rows.0 {
+        writer
+            .write_record([
+                row.section,
+                &text_cell(&row.scope),
+                &text_cell(&row.measure),
+                &row.value,
+                row.unit,
+                &text_cell(&row.target),
+                &text_cell(&row.status),
+                &row.from,
+                &row.to,
+                &text_cell(&row.note),
+                &row.ids,
+            ])
+            .map_err(fail)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| ReportError::Render(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| ReportError::Render(e.to_string()))?;
+    Ok(format!("\u{feff}{text}"))
+}
+
+fn rows(r: &Report) -> Rows {
     let mut rows = Rows(Vec::new());
     let muni = format!("municipality:{}", r.municipality);
     rows.push(Row {
@@ -495,39 +559,13 @@ pub fn render(r: &Report) -> Result<String, ReportError> {
         });
     }
 
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    let fail = |e: csv::Error| ReportError::Render(e.to_string());
-    writer.write_record(COLUMNS).map_err(fail)?;
-    for row in rows.0 {
-        writer
-            .write_record([
-                row.section,
-                &text_cell(&row.scope),
-                &text_cell(&row.measure),
-                &row.value,
-                row.unit,
-                &text_cell(&row.target),
-                &text_cell(&row.status),
-                &row.from,
-                &row.to,
-                &text_cell(&row.note),
-                &row.ids,
-            ])
-            .map_err(fail)?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| ReportError::Render(e.to_string()))?;
-    let text = String::from_utf8(bytes).map_err(|e| ReportError::Render(e.to_string()))?;
-    Ok(format!("\u{feff}{text}"))
+    rows
 }
 
 /// A text cell a spreadsheet will not run as a formula: one that begins with `=`, `+`, `-`,
 /// `@`, a tab or a carriage return gets a leading apostrophe. Number cells are written as
 /// they are.
-fn text_cell(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn text_cell(text: &str) -> std::borrow::Cow<'_, str> {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}").into()
     } else {

@@ -22,7 +22,7 @@ use crate::report::model::{
     Assessment, Check, CheckKind, CheckStatus, Count, DepartmentReport, Detail, Indicator, Report,
 };
 
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

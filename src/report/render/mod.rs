@@ -3,6 +3,9 @@
 //! The JSON is the report itself, serialised.
 
 mod csv;
+pub(crate) use csv::text_cell;
+pub use csv::{Figure, figures};
+pub(crate) use html::esc;
 mod html;
 mod text;
 

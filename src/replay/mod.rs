@@ -19,6 +19,13 @@ use crate::model::RuleBook;
 use crate::rules::{self, SourceFile};
 use crate::store::{DecisionFilter, DecisionRecord, Store, StoreError};
 
+mod render;
+mod what_if;
+
+pub use render::{csv as what_if_csv, html as what_if_html, text as what_if_text};
+
+pub use what_if::{FigureChange, Flip, Group, WhatIf, what_if};
+
 /// Decisions read and judged per page.
 const PAGE: u32 = 5_000;
 
@@ -37,6 +44,8 @@ pub enum ReplayError {
     BookDoesNotLoad { hash: String, message: String },
     #[error("the kept facts of decision `{decision}` do not decode: {message}")]
     Inputs { decision: String, message: String },
+    #[error("the compliance report could not be computed: {0}")]
+    Report(String),
 }
 
 /// What replaying one decision came to.
