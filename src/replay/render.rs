@@ -164,9 +164,9 @@ pub fn html(w: &WhatIf) -> String {
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>What-if {} to {}</title>\n<style>body{{font:15px/1.5 system-ui,sans-serif;margin:24px;color:#1a1a1a}}table{{border-collapse:collapse;margin:8px 0 20px}}th,td{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}}td.n{{text-align:right;font-variant-numeric:tabular-nums}}.bar{{fill:#1f5f99}}svg text{{font:12px system-ui,sans-serif}}</style>\n</head>\n<body>\n<main>\n<h1>What-if: {} to {}</h1>\n",
         w.from, w.to, w.from, w.to
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p>Rules in force <code>{}</code>, proposed <code>{}</code>. Judged decisions {}, judged again on their kept facts {}, would flip <strong>{}</strong>, fail under the proposal {}. Nothing was written.</p>\n",
+        "<p>Rules in force <code>{}</code>, proposed <code>{}</code>. Judged decisions {}, judged again on their kept facts {}, would flip <strong>{}</strong>, fail under the proposal {}. Nothing was written.</p>",
         esc(short(&w.rules_before)),
         esc(short(&w.rules_after)),
         w.decisions,
