@@ -103,11 +103,11 @@ impl Target<'_> {
             ),
             Target::Rejected(_) => (format!("Afvist, hvis {da}."), format!("Rejected if {en}.")),
             Target::NoPriority => (
-                format!("Ingen fortrinsret ved fleksibel udlejning som {group_da}, hvis {da}."),
+                format!("Ingen fortrinsret ved fleksibel udlejning blandt {group_da}, hvis {da}."),
                 format!("No flexible-letting priority among {group_en} if {en}."),
             ),
             Target::Priority(_) => (
-                format!("Fortrinsret ved fleksibel udlejning som {group_da}, hvis {da}."),
+                format!("Fortrinsret ved fleksibel udlejning blandt {group_da}, hvis {da}."),
                 format!("Flexible-letting priority among {group_en} if {en}."),
             ),
         }

@@ -11,8 +11,8 @@ use super::{
     Ledger, Principal, ServiceError, decision, from_json, new_id, require_municipality, to_json,
 };
 use crate::engine::{
-    self, ChannelDecision, Eligibility, Explanation, LettingCase, LettingDecision, LettingOutcome,
-    MunicipalActCase, QuotaState, VacancyCase,
+    self, ChannelDecision, Counterfactual, Eligibility, Explanation, LettingCase, LettingDecision,
+    LettingOutcome, MunicipalActCase, QuotaState, VacancyCase,
 };
 use crate::model::{ActKind, Channel, Household, RuleBook};
 use crate::store::{CaseKind, CaseRow, DecisionKind, Tx};
@@ -78,6 +78,17 @@ pub struct LettingProposed {
     pub letting_id: String,
     pub decision_id: String,
     pub decision: LettingDecision,
+    /// What would have changed the decision (not recorded with it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counterfactuals: Vec<Counterfactual>,
+}
+
+/// What EvaluateLetting shows: the decision ProposeLetting would record, and what would
+/// change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LettingEvaluated {
+    pub decision: LettingDecision,
+    pub counterfactuals: Vec<Counterfactual>,
 }
 
 /// The stored state of a letting. The household's benefit facts are not kept: the
@@ -292,12 +303,14 @@ async fn judge_letting(
         household: command.household.clone(),
     };
     let decision = engine::evaluate_letting(book, &case)?;
+    let counterfactuals = engine::letting_counterfactuals(book, &case, &decision);
     Ok(JudgedLetting {
         vrow,
         vacancy,
         vacancy_step,
         referral,
         decision,
+        counterfactuals,
     })
 }
 
@@ -308,6 +321,7 @@ struct JudgedLetting {
     vacancy_step: &'static Transition,
     referral: Option<(CaseRow, ReferralState)>,
     decision: LettingDecision,
+    counterfactuals: Vec<Counterfactual>,
 }
 
 impl Ledger {
@@ -427,6 +441,7 @@ impl Ledger {
                     vacancy_step,
                     referral,
                     decision: decided,
+                    counterfactuals,
                 } = judge_letting(tx, &p, &book, today, &command).await?;
                 let letting_id = new_id();
                 let new_status = first_step(CaseKind::Letting, Act::ProposeLetting)?
@@ -510,6 +525,7 @@ impl Ledger {
                     letting_id,
                     decision_id: d.id,
                     decision: decided,
+                    counterfactuals,
                 })
             })
         })
@@ -522,7 +538,7 @@ impl Ledger {
         &self,
         principal: &Principal,
         command: ProposeLetting,
-    ) -> Result<LettingDecision, ServiceError> {
+    ) -> Result<LettingEvaluated, ServiceError> {
         writer(principal)?;
         let book = self.rules();
         let p = principal.clone();
@@ -532,7 +548,10 @@ impl Ledger {
                 let (command, book, p) = (command.clone(), book.clone(), p.clone());
                 Box::pin(async move {
                     let judged = judge_letting(tx, &p, &book, today, &command).await?;
-                    Ok(judged.decision)
+                    Ok(LettingEvaluated {
+                        decision: judged.decision,
+                        counterfactuals: judged.counterfactuals,
+                    })
                 })
             })
             .await
