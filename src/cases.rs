@@ -8,9 +8,9 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{
-    self, AreaClassification, ChannelDecision, EngineError, Explanation, GrantCase, GrantDecision,
-    LettingCase, LettingDecision, MunicipalActCase, MunicipalActDecision, QuotaCounters,
-    QuotaState, ReferralCase, ReferralDecision, VacancyCase,
+    self, AreaClassification, ChannelDecision, Counterfactual, EngineError, Explanation, GrantCase,
+    GrantDecision, LettingCase, LettingDecision, MunicipalActCase, MunicipalActDecision,
+    QuotaCounters, QuotaState, ReferralCase, ReferralDecision, VacancyCase,
 };
 use crate::model::{ActKind, AreaFacts, Channel, Household, Money, RuleBook};
 use crate::rules::{self, SourceFile};
@@ -127,6 +127,21 @@ pub struct Expect {
     pub to_citizen: Option<Vec<String>>,
     /// The engine must refuse the case with an error containing this text.
     pub error: Option<String>,
+    /// For a letting: exactly these counterfactuals, in order (`[]`: none).
+    pub counterfactuals: Option<Vec<ExpectCounterfactual>>,
+}
+
+/// A counterfactual a letting case must have: the rule, the fact and its two values as
+/// text, and where stated the exact sentences.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectCounterfactual {
+    pub rule: String,
+    pub fact: String,
+    pub from: String,
+    pub to: String,
+    pub da: Option<String>,
+    pub en: Option<String>,
 }
 
 /// A file of cases. `layers` names fixture rule files (relative to the tests directory)
@@ -335,18 +350,9 @@ pub fn run(book: &RuleBook, case: &Case) -> Result<CaseDecision, CaseError> {
                 CaseDecision::ChannelSequence { counts, decisions }
             }
         }
-        CaseKind::Letting => CaseDecision::Letting(engine::evaluate_letting(
-            book,
-            &LettingCase {
-                date: case.date,
-                municipality: case.municipality.clone(),
-                department: need(&case.department, "letting", "department")?.clone(),
-                department_name: None,
-                area: need(&case.area, "letting", "area")?.clone(),
-                channel: case.channel,
-                household: need(&case.household, "letting", "household")?.clone(),
-            },
-        )?),
+        CaseKind::Letting => {
+            CaseDecision::Letting(engine::evaluate_letting(book, &letting_case(case)?)?)
+        }
         CaseKind::Referral => CaseDecision::Referral(engine::evaluate_referral(
             book,
             &ReferralCase {
@@ -383,6 +389,80 @@ pub fn run(book: &RuleBook, case: &Case) -> Result<CaseDecision, CaseError> {
             },
         )?),
     })
+}
+
+/// The letting a `letting` case describes.
+pub fn letting_case(case: &Case) -> Result<LettingCase, CaseError> {
+    Ok(LettingCase {
+        date: case.date,
+        municipality: case.municipality.clone(),
+        department: need(&case.department, "letting", "department")?.clone(),
+        department_name: None,
+        area: need(&case.area, "letting", "area")?.clone(),
+        channel: case.channel,
+        household: need(&case.household, "letting", "household")?.clone(),
+    })
+}
+
+/// The counterfactuals of a letting case's decision (see
+/// [`engine::letting_counterfactuals`]); none for other kinds of case.
+pub fn counterfactuals(
+    book: &RuleBook,
+    case: &Case,
+    decision: &CaseDecision,
+) -> Vec<Counterfactual> {
+    match (decision, letting_case(case)) {
+        (CaseDecision::Letting(d), Ok(letting)) => {
+            engine::letting_counterfactuals(book, &letting, d)
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Checks counterfactuals against the expected ones, in order; returns what did not hold.
+pub fn check_counterfactuals(want: &[ExpectCounterfactual], got: &[Counterfactual]) -> Vec<String> {
+    let shown = |c: &Counterfactual| format!("{} {}: {} → {}", c.rule_id, c.fact, c.from, c.to);
+    let all = || {
+        if got.is_empty() {
+            "none".to_owned()
+        } else {
+            got.iter().map(shown).collect::<Vec<_>>().join("; ")
+        }
+    };
+    if want.len() != got.len() {
+        return vec![format!(
+            "{} counterfactuals, expected {} (got: {})",
+            got.len(),
+            want.len(),
+            all()
+        )];
+    }
+    let mut failures = Vec::new();
+    for (w, g) in want.iter().zip(got) {
+        if *g.rule_id != *w.rule || g.fact != w.fact || g.from != w.from || g.to != w.to {
+            failures.push(format!(
+                "counterfactual `{}`, expected `{} {}: {} → {}`",
+                shown(g),
+                w.rule,
+                w.fact,
+                w.from,
+                w.to
+            ));
+        }
+        for (lang, want_text, got_text) in [
+            ("Danish", &w.da, &g.message_da),
+            ("English", &w.en, &g.message_en),
+        ] {
+            if let Some(text) = want_text
+                && text != got_text
+            {
+                failures.push(format!(
+                    "{lang} counterfactual is `{got_text}`, expected `{text}`"
+                ));
+            }
+        }
+    }
+    failures
 }
 
 /// Checks a case's result against its expectations; returns what did not hold.
@@ -609,6 +689,14 @@ pub fn run_tables(book: &RuleBook, tables: &[(String, CaseTable)]) -> TestRun {
             let result = run(table_book, case);
             let expect = case.expect.clone().unwrap_or_default();
             let mut failures = check(&expect, &result);
+            if let (Some(want), Ok(decision)) = (&expect.counterfactuals, &result) {
+                if case.kind == CaseKind::Letting {
+                    let got = counterfactuals(table_book, case, decision);
+                    failures.extend(check_counterfactuals(want, &got));
+                } else {
+                    failures.push("`counterfactuals` are expected only of a letting case".into());
+                }
+            }
             if case.expect.is_none() {
                 failures.push("the case has no `expect` table".into());
             }

@@ -35,7 +35,8 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
-    /// Decide one case (TOML or JSON) and print the decision with its reasons.
+    /// Decide one case (TOML or JSON) and print the decision with its reasons and, for a
+    /// letting, its counterfactuals: the smallest change of one fact that flips it.
     Decide {
         /// The case file.
         file: PathBuf,

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::{Format, Status};
 use letting_rules::cases::{self, Case, CaseDecision};
-use letting_rules::engine::Explanation;
+use letting_rules::engine::{Counterfactual, Explanation};
 use letting_rules::rules;
 
 pub fn decide(
@@ -19,14 +19,29 @@ pub fn decide(
     let loaded = rules::load_dir(rules_dir).context("cannot load the rules")?;
     let case: Case = cases::read_file(file)?;
     let decision = cases::run(&loaded.book, &case).context("cannot decide the case")?;
+    let counterfactuals = cases::counterfactuals(&loaded.book, &case, &decision);
     match format {
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&decision)?)?,
-        Format::Human => print_human(&decision, out)?,
+        Format::Json => {
+            // The decision's own fields, and for a letting its counterfactuals beside them.
+            let mut json = serde_json::to_value(&decision)?;
+            if let (CaseDecision::Letting(_), Some(fields)) = (&decision, json.as_object_mut()) {
+                fields.insert(
+                    "counterfactuals".into(),
+                    serde_json::to_value(&counterfactuals)?,
+                );
+            }
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?
+        }
+        Format::Human => print_human(&decision, &counterfactuals, out)?,
     }
     Ok(Status::Ok)
 }
 
-fn print_human(decision: &CaseDecision, out: &mut dyn Write) -> std::io::Result<()> {
+fn print_human(
+    decision: &CaseDecision,
+    counterfactuals: &[Counterfactual],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match decision {
         CaseDecision::Classify(d) => writeln!(out, "area {}: {}", d.area_id, d.class)?,
         CaseDecision::Channel(d) => writeln!(
@@ -73,13 +88,42 @@ fn print_human(decision: &CaseDecision, out: &mut dyn Write) -> std::io::Result<
             writeln!(out, "municipal act (area class {})", d.area_class)?
         }
     }
+    let letting = matches!(decision, CaseDecision::Letting(_));
     for e in decision.explanations().into_iter().take(1) {
-        print_explanation(e, out)?;
+        print_explanation(e, letting.then_some(counterfactuals), out)?;
     }
     Ok(())
 }
 
-fn print_explanation(e: &Explanation, out: &mut dyn Write) -> std::io::Result<()> {
+/// What would have changed a letting decision: after the reasons, each counterfactual with
+/// the fact it changes, or a line saying there is none.
+fn print_counterfactuals(
+    counterfactuals: &[Counterfactual],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if counterfactuals.is_empty() {
+        return writeln!(
+            out,
+            "\ncounterfactuals: none (no change of one fact of the household flips this decision)"
+        );
+    }
+    writeln!(
+        out,
+        "\ncounterfactuals (the smallest change of one fact that flips the decision):"
+    )?;
+    for c in counterfactuals {
+        writeln!(out, "\n- {}: {} → {} ({})", c.fact, c.from, c.to, c.rule_id)?;
+        writeln!(out, "    da: {}", c.message_da)?;
+        writeln!(out, "    en: {}", c.message_en)?;
+    }
+    Ok(())
+}
+
+fn print_explanation(
+    e: &Explanation,
+    counterfactuals: Option<&[Counterfactual]>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "judged by: {} (sha256 {}) on {}",
@@ -135,6 +179,9 @@ fn print_explanation(e: &Explanation, out: &mut dyn Write) -> std::io::Result<()
         }
         writeln!(out, "    da: {}", f.message_da)?;
         writeln!(out, "    en: {}", f.message_en)?;
+    }
+    if let Some(counterfactuals) = counterfactuals {
+        print_counterfactuals(counterfactuals, out)?;
     }
     if let Some(c) = &e.considerations {
         writeln!(out, "\nmain considerations: {c}")?;

@@ -341,6 +341,27 @@ pub fn role_name(role: PersonRole) -> &'static str {
 /// received last, the whole months of the run up to `date` (or its end), and whether it
 /// is still received on `date`.
 fn receipt(person: &Person, test: &BenefitTest, date: NaiveDate) -> Option<(Arc<str>, u32, bool)> {
+    benefit_run(person, test, date).map(|r| (r.kind, r.months, r.current))
+}
+
+/// The run of receipt a benefit test reads: see [`benefit_run`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenefitRun {
+    /// The listed kind received last.
+    pub kind: Arc<str>,
+    /// The first day of the run.
+    pub start: NaiveDate,
+    /// The last day of the run; None while no end is stated.
+    pub end: Option<NaiveDate>,
+    /// The months the test counts, up to `date` or the run's end.
+    pub months: u32,
+    /// Whether the benefit is still received on `date`.
+    pub current: bool,
+}
+
+/// The last run of receipt of the benefits `test` lists, up to `date`, as the benefit test
+/// counts it.
+pub fn benefit_run(person: &Person, test: &BenefitTest, date: NaiveDate) -> Option<BenefitRun> {
     let mut spells: Vec<(NaiveDate, Option<NaiveDate>, &str)> = person
         .benefits
         .iter()
@@ -388,7 +409,13 @@ fn receipt(person: &Person, test: &BenefitTest, date: NaiveDate) -> Option<(Arc<
         MonthCounting::ElapsedMonths => whole_months(start, until),
         MonthCounting::WholeCalendarMonths => whole_calendar_months(start, until),
     };
-    Some((kind, months, current))
+    Some(BenefitRun {
+        kind,
+        start,
+        end,
+        months,
+        current,
+    })
 }
 
 /// Calendar months lying wholly within `start..=end`, from the first whole month on: a

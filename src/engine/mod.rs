@@ -3,6 +3,7 @@
 //! be replayed years later from what was stored.
 
 mod acts;
+pub mod counterfactual;
 pub mod eval;
 pub mod explain;
 mod quota;
@@ -18,6 +19,7 @@ use crate::model::{
     RuleBook, RuleSet, ShareSource, Slot, Vocabulary,
 };
 pub use acts::{MunicipalActCase, MunicipalActDecision, complaint_guidance, municipal_act};
+pub use counterfactual::{Counterfactual, letting_counterfactuals};
 use eval::{FactContext, Missing, Trace, role_name};
 pub use explain::{
     Comparison, ComplaintText, Explanation, FiredRule, Lang, ReferenceUsed, SlotValues,

@@ -7,7 +7,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::pb;
-use crate::engine::{Comparison, Eligibility, Explanation, FiredRule, LettingOutcome};
+use crate::engine::{
+    Comparison, Counterfactual, Eligibility, Explanation, FiredRule, LettingOutcome,
+};
 use crate::log::Logged;
 use crate::model::{AreaFacts, BenefitSpell, Channel, Evidence, Household, Person, PersonRole};
 
@@ -712,6 +714,21 @@ fn comparison(c: &Comparison) -> pb::Comparison {
         actual: c.actual.clone(),
         holds: c.holds,
     }
+}
+
+/// A letting decision's counterfactuals, in the engine's order.
+pub fn counterfactuals(found: &[Counterfactual]) -> Vec<pb::Counterfactual> {
+    found
+        .iter()
+        .map(|c| pb::Counterfactual {
+            fact: c.fact.clone(),
+            from: c.from.clone(),
+            to: c.to.clone(),
+            rule_id: c.rule_id.to_string(),
+            message_da: c.message_da.clone(),
+            message_en: c.message_en.clone(),
+        })
+        .collect()
 }
 
 fn fired_rule(f: &FiredRule) -> pb::FiredRule {

@@ -76,6 +76,7 @@ impl HousingOrganisationService for HousingApi {
             flexible_eligibility: convert::eligibility(d.flexible.status).into(),
             flexible_groups: d.flexible.groups.iter().map(|g| g.to_string()).collect(),
             explanation: Some(convert::explanation(&d.explanation)),
+            counterfactuals: convert::counterfactuals(&done.counterfactuals),
         }))
     }
 
@@ -94,11 +95,12 @@ impl HousingOrganisationService for HousingApi {
                 .then(|| v.server_id("referral_id", &r.referral_id)),
         };
         let command = v.errors.finish(|| command).map_err(invalid)?;
-        let d = self
+        let evaluated = self
             .ledger
             .evaluate_letting(&principal, command)
             .await
             .map_err(status)?;
+        let d = &evaluated.decision;
         Ok(Response::new(pb::EvaluateLettingResponse {
             outcome: convert::outcome(d.outcome).into(),
             area_class: d.area_class.to_string(),
@@ -106,6 +108,7 @@ impl HousingOrganisationService for HousingApi {
             flexible_eligibility: convert::eligibility(d.flexible.status).into(),
             flexible_groups: d.flexible.groups.iter().map(|g| g.to_string()).collect(),
             explanation: Some(convert::explanation(&d.explanation)),
+            counterfactuals: convert::counterfactuals(&evaluated.counterfactuals),
         }))
     }
 

@@ -11,8 +11,8 @@ use super::{
     Ledger, Principal, ServiceError, from_json, logged, new_id, require_municipality, to_json,
 };
 use crate::engine::{
-    self, ChannelDecision, Eligibility, Explanation, LettingCase, LettingDecision, LettingOutcome,
-    MunicipalActCase, QuotaState, VacancyCase,
+    self, ChannelDecision, Counterfactual, Eligibility, Explanation, LettingCase, LettingDecision,
+    LettingOutcome, MunicipalActCase, QuotaState, VacancyCase,
 };
 use crate::log::{
     self, Body, Inputs, MoveInRecorded, MunicipalAct, Placement, RecordMoveIn, RegisterVacancy,
@@ -73,6 +73,17 @@ pub struct LettingProposed {
     pub letting_id: String,
     pub decision_id: String,
     pub decision: LettingDecision,
+    /// What would have changed the decision (not recorded with it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counterfactuals: Vec<Counterfactual>,
+}
+
+/// What EvaluateLetting shows: the decision ProposeLetting would record, and what would
+/// change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LettingEvaluated {
+    pub decision: LettingDecision,
+    pub counterfactuals: Vec<Counterfactual>,
 }
 
 /// The stored state of a letting. The household's benefit facts are not kept: the
@@ -259,6 +270,7 @@ async fn judge_letting(
         household: command.household.clone(),
     };
     let decision = engine::evaluate_letting(book, &case)?;
+    let counterfactuals = engine::letting_counterfactuals(book, &case, &decision);
     Ok(JudgedLetting {
         inputs: Inputs::letting(&case),
         vrow,
@@ -266,6 +278,7 @@ async fn judge_letting(
         vacancy_step,
         referral,
         decision,
+        counterfactuals,
     })
 }
 
@@ -278,6 +291,7 @@ struct JudgedLetting {
     decision: LettingDecision,
     /// What the engine was given, for the log.
     inputs: Inputs,
+    counterfactuals: Vec<Counterfactual>,
 }
 
 impl Ledger {
@@ -411,6 +425,7 @@ impl Ledger {
                     referral,
                     decision: decided,
                     inputs,
+                    counterfactuals,
                 } = judge_letting(tx, &p, &in_force.book, today, &command).await?;
                 let letting_id = new_id();
                 let new_status = first_step(CaseKind::Letting, Act::ProposeLetting)?
@@ -491,6 +506,7 @@ impl Ledger {
                     letting_id,
                     decision_id: d.id,
                     decision: decided,
+                    counterfactuals,
                 })
             })
         })
@@ -503,7 +519,7 @@ impl Ledger {
         &self,
         principal: &Principal,
         command: ProposeLetting,
-    ) -> Result<LettingDecision, ServiceError> {
+    ) -> Result<LettingEvaluated, ServiceError> {
         writer(principal)?;
         let book = self.rules();
         let p = principal.clone();
@@ -513,7 +529,10 @@ impl Ledger {
                 let (command, book, p) = (command.clone(), book.clone(), p.clone());
                 Box::pin(async move {
                     let judged = judge_letting(tx, &p, &book, today, &command).await?;
-                    Ok(judged.decision)
+                    Ok(LettingEvaluated {
+                        decision: judged.decision,
+                        counterfactuals: judged.counterfactuals,
+                    })
                 })
             })
             .await
