@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
+        "proto/letting/v1/audit.proto",
         "proto/letting/v1/common.proto",
         "proto/letting/v1/housing.proto",
         "proto/letting/v1/keys.proto",

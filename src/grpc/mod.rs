@@ -2,6 +2,7 @@
 //! caller, converts and validates requests once (`convert`), calls the service, and maps
 //! service errors to gRPC statuses.
 
+mod audit;
 pub mod auth;
 pub mod convert;
 mod housing;
@@ -28,6 +29,7 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/letting_descriptor.bin"));
 }
 
+pub use audit::AuditApi;
 pub use housing::HousingApi;
 pub use keys::KeyApi;
 pub use municipality::MunicipalityApi;

@@ -20,11 +20,12 @@ use super::auth::Authenticator;
 use super::convert::limits::MAX_REQUEST_BYTES;
 use super::metrics::CallMetricsLayer;
 use super::pb::{
-    self, housing_organisation_service_server::HousingOrganisationServiceServer,
+    self, audit_service_server::AuditServiceServer,
+    housing_organisation_service_server::HousingOrganisationServiceServer,
     key_service_server::KeyServiceServer, municipality_service_server::MunicipalityServiceServer,
     registry_service_server::RegistryServiceServer, report_service_server::ReportServiceServer,
 };
-use super::{HousingApi, KeyApi, MunicipalityApi, RegistryApi, ReportApi};
+use super::{AuditApi, HousingApi, KeyApi, MunicipalityApi, RegistryApi, ReportApi};
 use crate::service::Ledger;
 
 /// How the server runs.
@@ -133,7 +134,11 @@ pub async fn serve(
         ledger: ledger.clone(),
         auth: auth.clone(),
     };
-    let report = ReportApi { ledger, auth };
+    let report = ReportApi {
+        ledger: ledger.clone(),
+        auth: auth.clone(),
+    };
+    let audit = AuditApi { ledger, auth };
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -150,6 +155,9 @@ pub async fn serve(
         .await;
     health_reporter
         .set_serving::<KeyServiceServer<KeyApi>>()
+        .await;
+    health_reporter
+        .set_serving::<AuditServiceServer<AuditApi>>()
         .await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -204,6 +212,7 @@ pub async fn serve(
         )
         .add_service(ReportServiceServer::new(report).max_decoding_message_size(MAX_REQUEST_BYTES))
         .add_service(KeyServiceServer::new(keys).max_decoding_message_size(MAX_REQUEST_BYTES))
+        .add_service(AuditServiceServer::new(audit).max_decoding_message_size(MAX_REQUEST_BYTES))
         // TCP_NODELAY on every accepted connection: tonic's own setting does not reach a
         // listener passed in, and without it a response of more than one segment waits
         // ~40 ms for the client's delayed ACK (Nagle).

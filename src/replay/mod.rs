@@ -46,6 +46,8 @@ pub enum ReplayError {
     Inputs { decision: String, message: String },
     #[error("the compliance report could not be computed: {0}")]
     Report(String),
+    #[error("judging stopped: {0}")]
+    Judging(String),
 }
 
 /// What replaying one decision came to.
@@ -112,10 +114,11 @@ impl ReplaySummary {
     }
 }
 
-/// Replays every judged decision dated `from` to `to` (all municipalities). `progress` is
-/// told the number of decisions done after each page.
+/// Replays every judged decision dated `from` to `to`, of `municipality` or of all.
+/// `progress` is told the number of decisions done after each page.
 pub async fn replay(
     store: &Store,
+    municipality: Option<&str>,
     from: NaiveDate,
     to: NaiveDate,
     mut progress: impl FnMut(u64),
@@ -124,6 +127,7 @@ pub async fn replay(
         return Err(ReplayError::Period { from, to });
     }
     let filter = DecisionFilter {
+        municipality: municipality.map(str::to_owned),
         kinds: JUDGED_KINDS.to_vec(),
         from: Some(from),
         to: Some(to),
@@ -142,7 +146,11 @@ pub async fn replay(
         let full = page.len() == PAGE as usize;
         after = page.last().map(|(d, _)| d.id.clone());
         let cases = prepare(store, page, &mut books).await?;
-        let verdicts: Vec<Replayed> = cases.par_iter().map(judge_again).collect();
+        // The judging is CPU work on every core: off the async runtime's threads.
+        let verdicts: Vec<Replayed> =
+            tokio::task::spawn_blocking(move || cases.par_iter().map(judge_again).collect())
+                .await
+                .map_err(|e| ReplayError::Judging(e.to_string()))?;
         for replayed in verdicts {
             summary.decisions += 1;
             match &replayed.verdict {

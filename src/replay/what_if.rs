@@ -8,6 +8,7 @@
 //! not on a history played out anew.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -86,18 +87,21 @@ pub struct WhatIf {
     pub figures: Vec<FigureChange>,
 }
 
-/// Judges every decision of `from..=to` again under `proposed` and compares the
-/// compliance report of `municipality` for the period under `current` and `proposed`.
+/// Judges every decision of `from..=to` again under `proposed` (those of `scope` only, when
+/// given) and compares the compliance report of `municipality` for the period under
+/// `current` and `proposed`.
 pub async fn what_if(
     store: &Store,
     current: &RuleBook,
-    proposed: &RuleBook,
+    proposed: Arc<RuleBook>,
     municipality: &str,
+    scope: Option<&str>,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<WhatIf, ReplayError> {
     let period = Period::range(from, to).map_err(|_| ReplayError::Period { from, to })?;
     let filter = DecisionFilter {
+        municipality: scope.map(str::to_owned),
         kinds: JUDGED_KINDS.to_vec(),
         from: Some(from),
         to: Some(to),
@@ -128,10 +132,16 @@ pub async fn what_if(
         let full = page.len() == PAGE as usize;
         after = page.last().map(|(d, _)| d.id.clone());
         out.decisions += page.len() as u64;
-        let judged: Vec<Result<Option<Judgement>, ReplayError>> = page
-            .par_iter()
-            .map(|(record, kept)| judge(record, kept.as_ref(), proposed, &proposed_hash))
-            .collect();
+        let (book, hash) = (proposed.clone(), proposed_hash.clone());
+        // The judging is CPU work on every core: off the async runtime's threads.
+        let judged: Vec<Result<Option<Judgement>, ReplayError>> =
+            tokio::task::spawn_blocking(move || {
+                page.par_iter()
+                    .map(|(record, kept)| judge(record, kept.as_ref(), &book, &hash))
+                    .collect()
+            })
+            .await
+            .map_err(|e| ReplayError::Judging(e.to_string()))?;
         for result in judged {
             match result? {
                 None => {}
@@ -156,7 +166,7 @@ pub async fn what_if(
     let before = report::compute(store, current, municipality, period.clone())
         .await
         .map_err(|e| ReplayError::Report(e.to_string()))?;
-    let (book, muni, replaced) = (proposed.clone(), municipality.to_owned(), replaced);
+    let (book, muni) = (proposed.clone(), municipality.to_owned());
     let after = store
         .read(move |tx| {
             let (book, muni, period, replaced) =

@@ -3,6 +3,7 @@
 //! in force, and records every act in the decision log in the same transaction as the
 //! state it changes. It knows neither protobuf nor SQL.
 
+pub(crate) mod audit;
 mod clock;
 mod grants;
 mod keys;
@@ -32,6 +33,7 @@ pub use crate::log::{
     AnswerOffer, AreaStatisticsInput, GrantAct, LoadStatistics, MakeOffer, MoveInRecorded,
     MunicipalAct, RecordMoveIn, RegisterVacancy,
 };
+pub use audit::ProposedFile;
 pub use clock::Clock;
 pub use grants::*;
 pub use keys::*;

@@ -19,6 +19,7 @@ use tonic::{Request, Status};
 use letting_rules::engine::QuotaCounters;
 use letting_rules::grpc::auth::create_key;
 use letting_rules::grpc::pb;
+use letting_rules::grpc::pb::audit_service_client::AuditServiceClient;
 use letting_rules::grpc::pb::housing_organisation_service_client::HousingOrganisationServiceClient;
 use letting_rules::grpc::pb::municipality_service_client::MunicipalityServiceClient;
 use letting_rules::grpc::pb::registry_service_client::RegistryServiceClient;
@@ -45,6 +46,7 @@ impl Interceptor for Bearer {
 pub type Housing = HousingOrganisationServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Municipality = MunicipalityServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Registry = RegistryServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Audit = AuditServiceClient<InterceptedService<Channel, Bearer>>;
 
 pub struct Keys {
     pub municipality: String,
@@ -171,6 +173,10 @@ impl TestServer {
 
     pub async fn registry(&self, key: Option<&str>) -> Registry {
         registry_at(self.addr, key).await
+    }
+
+    pub async fn audit(&self, key: Option<&str>) -> Audit {
+        AuditServiceClient::with_interceptor(connect(self.addr).await, bearer(key))
     }
 
     /// A small Copenhagen of 2007: FSB's Tingbjerg (exposed), KAB's Bispeparken (high-risk,
