@@ -345,7 +345,8 @@ fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(cli::replay::run(args, &mut stdout)))
         }
         Command::Purge(args) => {
-            runtime().and_then(|rt| rt.block_on(cli::purge::run(args, &mut stdout)))
+            let today = letting_rules::service::Clock::system().today();
+            runtime().and_then(|rt| rt.block_on(cli::purge::run(args, today, &mut stdout)))
         }
         Command::WhatIf(args) => {
             runtime().and_then(|rt| rt.block_on(cli::what_if::run(args, &mut stdout)))

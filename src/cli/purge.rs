@@ -16,8 +16,16 @@ use super::{Format, Status};
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
     /// Facts of decisions dated before this day go, where their case is closed.
-    #[arg(long)]
-    before: NaiveDate,
+    #[arg(
+        long,
+        required_unless_present = "retention_days",
+        conflicts_with = "retention_days"
+    )]
+    before: Option<NaiveDate>,
+    /// The retention period: facts of closed cases decided more than this many days ago go
+    /// (the day is counted in Copenhagen).
+    #[arg(long, env = "LETTING_RETENTION_DAYS")]
+    retention_days: Option<u32>,
     /// sqlite://PATH or postgres://USER@HOST/DB.
     #[arg(long, env = "LETTING_DATABASE_URL", default_value = super::serve::DEFAULT_DATABASE)]
     database_url: String,
@@ -25,7 +33,15 @@ pub struct PurgeArgs {
     format: Format,
 }
 
-pub async fn run(args: PurgeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
+/// Purges; `today` is the day in Copenhagen (the binary's clock).
+pub async fn run(args: PurgeArgs, today: NaiveDate, out: &mut dyn Write) -> anyhow::Result<Status> {
+    let before = match (args.before, args.retention_days) {
+        (Some(day), _) => day,
+        (None, Some(days)) => today
+            .checked_sub_days(chrono::Days::new(u64::from(days)))
+            .with_context(|| format!("{days} days before {today} is not a date"))?,
+        (None, None) => bail!("give --before DATE or --retention-days N"),
+    };
     if let Some(path) = args.database_url.strip_prefix("sqlite://")
         && !Path::new(path).exists()
     {
@@ -34,7 +50,7 @@ pub async fn run(args: PurgeArgs, out: &mut dyn Write) -> anyhow::Result<Status>
     let store = Store::open(&args.database_url)
         .await
         .with_context(|| format!("cannot open `{}`", args.database_url))?;
-    let result = purge::purge_personal_facts(&store, args.before).await;
+    let result = purge::purge_personal_facts(&store, before).await;
     store.close().await;
     let purged = result?;
     match args.format {
@@ -43,7 +59,7 @@ pub async fn run(args: PurgeArgs, out: &mut dyn Write) -> anyhow::Result<Status>
             writeln!(
                 out,
                 "decisions before {} with personal facts: {}",
-                args.before, purged.with_facts
+                before, purged.with_facts
             )?;
             writeln!(out, "  facts removed (case closed): {}", purged.purged)?;
             writeln!(out, "  facts kept (case still open): {}", purged.kept_open)?;
