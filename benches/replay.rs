@@ -110,7 +110,7 @@ async fn measure(path: &Path, mode: &str, proposed: &Path) -> Result<()> {
     let (from, to) = (day("2007-01-01")?, day("2007-12-31")?);
     let started = Instant::now();
     let (decisions, outcome) = if mode == "replay" {
-        let s = replay::replay(&store, None, from, to, |_| {}).await?;
+        let s = replay::replay(&store, "0101", from, to, |_| {}).await?;
         (
             s.decisions,
             format!("identical={} differing={}", s.identical, s.differing),
@@ -118,7 +118,7 @@ async fn measure(path: &Path, mode: &str, proposed: &Path) -> Result<()> {
     } else {
         let current = rules::load_dir(&rules_dir())?.book;
         let proposed = Arc::new(rules::load_dir(proposed)?.book);
-        let w = replay::what_if(&store, &current, proposed, "0101", None, from, to).await?;
+        let w = replay::what_if(&store, &current, proposed, "0101", from, to).await?;
         (
             w.decisions,
             format!("flips={} figures={}", w.flips.len(), w.figures.len()),

@@ -84,7 +84,7 @@ async fn the_demo_replays_exactly_an_altered_fact_is_found_and_purge_keeps_the_f
     let judged_decisions = judged(&store).await;
 
     // Every judged decision of the year, identical, under the one book that judged them.
-    let summary = replay::replay(&store, None, d("2007-01-01"), d("2007-12-31"), |_| {})
+    let summary = replay::replay(&store, "0101", d("2007-01-01"), d("2007-12-31"), |_| {})
         .await
         .unwrap();
     assert_eq!(summary.decisions as usize, judged_decisions.len());
@@ -138,7 +138,7 @@ async fn the_demo_replays_exactly_an_altered_fact_is_found_and_purge_keeps_the_f
             .unwrap();
         assert_eq!(changed, 1);
     }
-    let summary = replay::replay(&store, None, d("2007-01-01"), d("2007-12-31"), |_| {})
+    let summary = replay::replay(&store, "0101", d("2007-01-01"), d("2007-12-31"), |_| {})
         .await
         .unwrap();
     assert_eq!(summary.differing, 1, "{:?}", summary.problems);
@@ -178,7 +178,7 @@ async fn the_demo_replays_exactly_an_altered_fact_is_found_and_purge_keeps_the_f
         serde_json::to_value(&before).unwrap(),
         serde_json::to_value(&after).unwrap()
     );
-    let summary = replay::replay(&store, None, d("2007-01-01"), d("2007-12-31"), |_| {})
+    let summary = replay::replay(&store, "0101", d("2007-01-01"), d("2007-12-31"), |_| {})
         .await
         .unwrap();
     assert_eq!(summary.not_replayable, purged.purged);
@@ -295,7 +295,6 @@ async fn what_if_lists_exactly_the_decisions_a_raised_threshold_flips_and_the_fi
         &book,
         Arc::new(proposed),
         "0101",
-        None,
         d("2007-01-01"),
         d("2007-12-31"),
     )

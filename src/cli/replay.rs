@@ -21,9 +21,9 @@ pub struct ReplayArgs {
     /// The last day, inclusive.
     #[arg(long)]
     to: NaiveDate,
-    /// Only this municipality's decisions [default: every municipality's].
-    #[arg(long)]
-    municipality: Option<String>,
+    /// The municipality whose decisions are replayed.
+    #[arg(long, default_value = "0101", env = "LETTING_MUNICIPALITY")]
+    municipality: String,
     /// sqlite://PATH or postgres://USER@HOST/DB.
     #[arg(long, env = "LETTING_DATABASE_URL", default_value = super::serve::DEFAULT_DATABASE)]
     database_url: String,
@@ -40,8 +40,7 @@ pub async fn run(args: ReplayArgs, out: &mut dyn Write) -> anyhow::Result<Status
     let store = Store::open(&args.database_url)
         .await
         .with_context(|| format!("cannot open `{}`", args.database_url))?;
-    let scope = args.municipality.as_deref();
-    let result = replay::replay(&store, scope, args.from, args.to, |done| {
+    let result = replay::replay(&store, &args.municipality, args.from, args.to, |done| {
         eprint!("\rreplayed {done} decisions");
     })
     .await;

@@ -39,8 +39,8 @@ pub struct WhatIfArgs {
     /// rules built into the binary].
     #[arg(long, value_name = "DIR")]
     current_rules: Option<PathBuf>,
-    /// The municipality whose compliance report is compared (the decisions of every
-    /// municipality are judged again).
+    /// The municipality whose decisions are judged again and whose compliance report is
+    /// compared.
     #[arg(long, default_value = "0101", env = "LETTING_MUNICIPALITY")]
     municipality: String,
     /// sqlite://PATH or postgres://USER@HOST/DB.
@@ -78,7 +78,6 @@ pub async fn run(args: WhatIfArgs, out: &mut dyn Write) -> anyhow::Result<Status
         &current,
         std::sync::Arc::new(proposed),
         &args.municipality,
-        None,
         args.from,
         args.to,
     )

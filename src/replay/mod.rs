@@ -114,11 +114,12 @@ impl ReplaySummary {
     }
 }
 
-/// Replays every judged decision dated `from` to `to`, of `municipality` or of all.
-/// `progress` is told the number of decisions done after each page.
+/// Replays every judged decision of `municipality` dated `from` to `to` (read through the
+/// log's (municipality, date) index). `progress` is told the number of decisions done
+/// after each page.
 pub async fn replay(
     store: &Store,
-    municipality: Option<&str>,
+    municipality: &str,
     from: NaiveDate,
     to: NaiveDate,
     mut progress: impl FnMut(u64),
@@ -127,7 +128,7 @@ pub async fn replay(
         return Err(ReplayError::Period { from, to });
     }
     let filter = DecisionFilter {
-        municipality: municipality.map(str::to_owned),
+        municipality: Some(municipality.to_owned()),
         kinds: JUDGED_KINDS.to_vec(),
         from: Some(from),
         to: Some(to),

@@ -87,21 +87,19 @@ pub struct WhatIf {
     pub figures: Vec<FigureChange>,
 }
 
-/// Judges every decision of `from..=to` again under `proposed` (those of `scope` only, when
-/// given) and compares the compliance report of `municipality` for the period under
-/// `current` and `proposed`.
+/// Judges every decision of `municipality` dated `from..=to` again under `proposed` and
+/// compares its compliance report for the period under `current` and `proposed`.
 pub async fn what_if(
     store: &Store,
     current: &RuleBook,
     proposed: Arc<RuleBook>,
     municipality: &str,
-    scope: Option<&str>,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<WhatIf, ReplayError> {
     let period = Period::range(from, to).map_err(|_| ReplayError::Period { from, to })?;
     let filter = DecisionFilter {
-        municipality: scope.map(str::to_owned),
+        municipality: Some(municipality.to_owned()),
         kinds: JUDGED_KINDS.to_vec(),
         from: Some(from),
         to: Some(to),

@@ -44,15 +44,9 @@ impl Ledger {
         progress: impl FnMut(u64),
     ) -> Result<ReplaySummary, ServiceError> {
         require_auditing(principal)?;
-        replay::replay(
-            self.store(),
-            Some(principal.municipality()),
-            from,
-            to,
-            progress,
-        )
-        .await
-        .map_err(replay_error)
+        replay::replay(self.store(), principal.municipality(), from, to, progress)
+            .await
+            .map_err(replay_error)
     }
 
     /// Judges the caller's municipality's decisions of `from..=to` under the rules in
@@ -72,7 +66,6 @@ impl Ledger {
             &current,
             Arc::new(proposed),
             principal.municipality(),
-            Some(principal.municipality()),
             from,
             to,
         )
