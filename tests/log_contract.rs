@@ -11,37 +11,11 @@ use std::sync::Arc;
 use letting_rules::demo::{self, DemoOptions};
 use letting_rules::engine::LettingOutcome;
 use letting_rules::log::{self, Body, Entry, LogError, RegistryRecord, SCHEMA_VERSION};
-use letting_rules::model::RuleBook;
-use letting_rules::rules;
 use letting_rules::service::{Clock, Ledger};
-use letting_rules::store::{DecisionFilter, DecisionKind, DecisionRecord, Store};
+use letting_rules::store::{DecisionKind, DecisionRecord, Store};
+use report_support::{all_decisions, book};
 
-fn book() -> RuleBook {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
-    rules::load_dir(&dir).expect("rules load").book
-}
-
-async fn all_decisions(store: &Store) -> Vec<DecisionRecord> {
-    let mut all: Vec<DecisionRecord> = Vec::new();
-    loop {
-        let after = all.last().map(|d| d.id.clone());
-        let page = store
-            .read(move |tx| {
-                let after = after.clone();
-                Box::pin(async move {
-                    tx.decisions(&DecisionFilter::default(), after.as_deref(), 1000)
-                        .await
-                })
-            })
-            .await
-            .expect("read decisions");
-        let done = page.len() < 1000;
-        all.extend(page);
-        if done {
-            return all;
-        }
-    }
-}
+mod report_support;
 
 /// The record `body` gives when written again where `stored` belongs: what the log derives
 /// must be what was stored.

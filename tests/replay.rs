@@ -18,12 +18,10 @@ use letting_rules::replay::{self, NotReplayable, Verdict};
 use letting_rules::report::{self, Period};
 use letting_rules::rules;
 use letting_rules::service::{Clock, Ledger, purge};
-use letting_rules::store::{DecisionFilter, DecisionKind, DecisionRecord, Store};
+use letting_rules::store::{DecisionKind, DecisionRecord, Store};
+use report_support::{all_decisions, book};
 
-fn book() -> RuleBook {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
-    rules::load_dir(&dir).expect("rules load").book
-}
+mod report_support;
 
 fn d(text: &str) -> NaiveDate {
     text.parse().unwrap()
@@ -39,28 +37,9 @@ async fn seeded(path: &Path) -> (Arc<Store>, RuleBook) {
 }
 
 async fn judged(store: &Store) -> Vec<DecisionRecord> {
-    let mut all: Vec<DecisionRecord> = Vec::new();
-    loop {
-        let after = all.last().map(|d| d.id.clone());
-        let page = store
-            .read(move |tx| {
-                let after = after.clone();
-                Box::pin(async move {
-                    let filter = DecisionFilter {
-                        kinds: log::JUDGED_KINDS.to_vec(),
-                        ..DecisionFilter::default()
-                    };
-                    tx.decisions(&filter, after.as_deref(), 1000).await
-                })
-            })
-            .await
-            .unwrap();
-        let done = page.len() < 1000;
-        all.extend(page);
-        if done {
-            return all;
-        }
-    }
+    let mut all = all_decisions(store).await;
+    all.retain(|d| log::JUDGED_KINDS.contains(&d.kind));
+    all
 }
 
 fn replay_cli(db: &Path) -> (Option<i32>, String) {

@@ -1,5 +1,6 @@
 //! AuditService over the service layer: replay with progress, and what-if.
 
+use chrono::NaiveDate;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -38,6 +39,16 @@ fn progress(done: u64, summary: Option<&ReplaySummary>) -> Result<pb::ReplayProg
     Ok(p)
 }
 
+/// The days from `from_date` to `to_date`, both written YYYY-MM-DD, in order.
+fn period(v: &mut Reader, from_date: &str, to_date: &str) -> (NaiveDate, NaiveDate) {
+    let from = v.date("from_date", from_date);
+    let to = v.date("to_date", to_date);
+    if v.errors.is_empty() && from > to {
+        v.errors.push("to_date", "is before from_date");
+    }
+    (from, to)
+}
+
 #[tonic::async_trait]
 impl AuditService for AuditApi {
     type ReplayStream = UnboundedReceiverStream<Result<pb::ReplayProgress, Status>>;
@@ -50,11 +61,7 @@ impl AuditService for AuditApi {
         require_auditing(&principal).map_err(status)?;
         let r = request.into_inner();
         let mut v = Reader::new();
-        let from = v.date("from_date", &r.from_date);
-        let to = v.date("to_date", &r.to_date);
-        if v.errors.is_empty() && from > to {
-            v.errors.push("to_date", "is before from_date");
-        }
+        let (from, to) = period(&mut v, &r.from_date, &r.to_date);
         v.errors.finish(|| ()).map_err(invalid)?;
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
         let ledger = self.ledger.clone();
@@ -83,11 +90,7 @@ impl AuditService for AuditApi {
         require_auditing(&principal).map_err(status)?;
         let r = request.into_inner();
         let mut v = Reader::new();
-        let from = v.date("from_date", &r.from_date);
-        let to = v.date("to_date", &r.to_date);
-        if v.errors.is_empty() && from > to {
-            v.errors.push("to_date", "is before from_date");
-        }
+        let (from, to) = period(&mut v, &r.from_date, &r.to_date);
         let n = v.count("rule_files", r.rule_files.len(), RULE_FILES);
         let mut files = Vec::with_capacity(n);
         for (i, f) in r.rule_files.into_iter().take(n).enumerate() {
