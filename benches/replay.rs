@@ -2,6 +2,7 @@
 //!
 //!     cargo bench --bench replay
 //!     LETTING_BENCH_DECISIONS=200000 cargo bench --bench replay   # a smaller log
+//!     LETTING_BENCH_MODES=replay cargo bench --bench replay        # replay alone
 //!
 //! The log is made once and kept under target/replay-bench/: `letting demo`'s Copenhagen
 //! of 2007 is seeded through the service (every decision judged by the engine, its facts
@@ -203,8 +204,12 @@ async fn run() -> Result<()> {
     let exe = std::env::current_exe()?;
     let mut results: [(&str, Vec<(f64, f64)>); 2] =
         [("replay", Vec::new()), ("what-if", Vec::new())];
+    let modes = std::env::var("LETTING_BENCH_MODES").unwrap_or_else(|_| "replay,what-if".into());
     for run in 0..RUNS {
         for (mode, runs) in results.iter_mut() {
+            if !modes.split(',').any(|m| m == *mode) {
+                continue;
+            }
             let out = Command::new(&exe)
                 .args(["--bench", "--measure"])
                 .arg(&path)
@@ -228,7 +233,7 @@ async fn run() -> Result<()> {
             runs.push((secs, mib));
         }
     }
-    for (mode, runs) in &results {
+    for (mode, runs) in results.iter().filter(|(_, runs)| !runs.is_empty()) {
         stats(mode, runs);
     }
     Ok(())
