@@ -219,56 +219,31 @@ async fn read_page(
         .await
 }
 
-/// A decision's body and kept facts, decoded.
-struct Decoded {
-    record: DecisionRecord,
-    stored: Option<Judged>,
-    rule_book: Option<String>,
-    inputs: Option<Inputs>,
-}
-
-fn decode(record: DecisionRecord, kept: Option<Value>) -> Result<Decoded, ReplayError> {
-    let body = log::decode(&record)?;
-    let inputs = kept
-        .map(|value| {
-            serde_json::from_value::<Inputs>(value).map_err(|e| ReplayError::Inputs {
-                decision: record.id.clone(),
-                message: e.to_string(),
-            })
-        })
-        .transpose()?;
-    Ok(Decoded {
-        stored: body.judged(),
-        rule_book: body.rule_book().map(str::to_owned),
-        record,
-        inputs,
-    })
-}
-
-/// Decodes each decision and its facts on every core, and loads each rule book the page
-/// names once.
+/// Decodes each decision and its facts, and loads each rule book the page names once.
 async fn prepare(
     store: &Store,
     page: Vec<(DecisionRecord, Option<Value>)>,
     books: &mut HashMap<String, Arc<RuleBook>>,
 ) -> Result<Vec<Case>, ReplayError> {
-    let decoded: Vec<Decoded> = tokio::task::spawn_blocking(move || {
-        page.into_par_iter()
-            .map(|(record, kept)| decode(record, kept))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    .map_err(|e| ReplayError::Judging(e.to_string()))??;
-    let mut cases = Vec::with_capacity(decoded.len());
-    for d in decoded {
-        let book = match &d.rule_book {
-            Some(hash) => Some(book(store, books, hash, &d.record.id).await?),
+    let mut cases = Vec::with_capacity(page.len());
+    for (record, kept) in page {
+        let body = log::decode(&record)?;
+        let book = match body.rule_book() {
+            Some(hash) => Some(book(store, books, hash, &record.id).await?),
             None => None,
         };
+        let inputs = kept
+            .map(|value| {
+                serde_json::from_value::<Inputs>(value).map_err(|e| ReplayError::Inputs {
+                    decision: record.id.clone(),
+                    message: e.to_string(),
+                })
+            })
+            .transpose()?;
         cases.push(Case {
-            record: d.record,
-            stored: d.stored,
-            inputs: d.inputs,
+            stored: body.judged(),
+            record,
+            inputs,
             book,
         });
     }
