@@ -35,17 +35,8 @@ async fn proposal(server: &TestServer, key: &str, since: &str) -> pb::ProposeLet
     .into_inner()
 }
 
-#[tokio::test]
-async fn replay_streams_progress_and_what_if_names_the_flips() {
-    let server = TestServer::start().await;
-    server.seed().await;
-    // Seven and eleven whole months of cash benefit: both rejected under the 6 months.
-    let seven = proposal(&server, "7", "2006-08-01").await;
-    let eleven = proposal(&server, "11", "2006-04-01").await;
-    assert_eq!(seven.outcome(), pb::LettingOutcome::Rejected);
-    assert_eq!(eleven.outcome(), pb::LettingOutcome::Rejected);
-
-    let mut audit = server.audit(Some(&server.keys.auditor)).await;
+/// Every message a replay of 2007 streams, the last one the result.
+async fn replay_2007(audit: &mut common::Audit) -> Vec<pb::ReplayProgress> {
     let mut stream = audit
         .replay(pb::ReplayRequest {
             from_date: "2007-01-01".into(),
@@ -58,6 +49,21 @@ async fn replay_streams_progress_and_what_if_names_the_flips() {
     while let Some(m) = stream.next().await {
         messages.push(m.unwrap());
     }
+    messages
+}
+
+#[tokio::test]
+async fn replay_streams_progress_and_what_if_names_the_flips() {
+    let server = TestServer::start().await;
+    server.seed().await;
+    // Seven and eleven whole months of cash benefit: both rejected under the 6 months.
+    let seven = proposal(&server, "7", "2006-08-01").await;
+    let eleven = proposal(&server, "11", "2006-04-01").await;
+    assert_eq!(seven.outcome(), pb::LettingOutcome::Rejected);
+    assert_eq!(eleven.outcome(), pb::LettingOutcome::Rejected);
+
+    let mut audit = server.audit(Some(&server.keys.auditor)).await;
+    let messages = replay_2007(&mut audit).await;
     let last = messages.last().unwrap();
     assert!(last.done);
     // Two channel assignments and two lettings, all derived again exactly.
@@ -96,19 +102,8 @@ async fn replay_streams_progress_and_what_if_names_the_flips() {
     assert!(answer.figures_changed > 0);
 
     // Replay is unchanged by a what-if: nothing was written.
-    let mut stream = audit
-        .replay(pb::ReplayRequest {
-            from_date: "2007-01-01".into(),
-            to_date: "2007-12-31".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut last = None;
-    while let Some(m) = stream.next().await {
-        last = Some(m.unwrap());
-    }
-    assert_eq!(last.unwrap().identical, 4);
+    let messages = replay_2007(&mut audit).await;
+    assert_eq!(messages.last().unwrap().identical, 4);
     server.stop().await;
 }
 
