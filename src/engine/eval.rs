@@ -23,6 +23,27 @@ pub struct FactContext<'a> {
     pub grant: Option<(&'a str, Money)>,
 }
 
+impl<'a> FactContext<'a> {
+    /// The facts of a household's case in an area (a letting, a referral): no
+    /// designations, list history or grant.
+    pub fn household_case(
+        date: NaiveDate,
+        set: &'a RuleSet,
+        area: &'a AreaFacts,
+        household: &'a Household,
+    ) -> Self {
+        FactContext {
+            date,
+            set,
+            area: Some(area),
+            designated_classes: &[],
+            streaks: &[],
+            household: Some(household),
+            grant: None,
+        }
+    }
+}
+
 /// A fact the rules needed and the case did not state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Missing(pub Fact);

@@ -522,15 +522,7 @@ pub fn evaluate_letting(
     let (set, mut explanation, class) = judged_in(book, &case.municipality, &case.area, case.date)?;
     explanation.fact("department", &case.department);
     explanation.fact("applicant_ref", &case.household.applicant_ref);
-    let ctx = FactContext {
-        date: case.date,
-        set,
-        area: Some(&case.area),
-        designated_classes: &[],
-        streaks: &[],
-        household: Some(&case.household),
-        grant: None,
-    };
+    let ctx = FactContext::household_case(case.date, set, &case.area, &case.household);
     let mut rejected = false;
     let mut needs_approval = false;
     let mut obligations: Vec<Arc<str>> = Vec::new();

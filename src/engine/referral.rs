@@ -57,15 +57,7 @@ pub fn evaluate_referral(
             rule_set: set.id.clone(),
         });
     }
-    let ctx = FactContext {
-        date: case.date,
-        set,
-        area: Some(&case.area),
-        designated_classes: &[],
-        streaks: &[],
-        household: Some(&case.household),
-        grant: None,
-    };
+    let ctx = FactContext::household_case(case.date, set, &case.area, &case.household);
     let mut refused = false;
     let mut weighed: Vec<(&ReferralRule, Option<Vec<super::Comparison>>)> = Vec::new();
     for rule in set

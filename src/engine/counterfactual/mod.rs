@@ -139,15 +139,7 @@ pub fn letting_counterfactuals(
     let Some(set) = book.in_force(&case.municipality, case.date) else {
         return Vec::new();
     };
-    let ctx = FactContext {
-        date: case.date,
-        set,
-        area: Some(&case.area),
-        designated_classes: &[],
-        streaks: &[],
-        household: Some(&case.household),
-        grant: None,
-    };
+    let ctx = FactContext::household_case(case.date, set, &case.area, &case.household);
     let fired: Vec<&str> = decision.explanation.fired_ids().collect();
     let rejected = decision.outcome == LettingOutcome::Rejected;
     let mut found = Vec::new();
