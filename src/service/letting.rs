@@ -4,14 +4,13 @@
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::referrals::{ReferralState, referral_behind};
 use super::registry::{area_facts, period_for, placed_department, writer};
 use super::workflow::{self, Act, NEW, Transition};
 use super::{
     Ledger, Principal, ServiceError, from_json, logged, new_id, require_municipality, to_json,
 };
 use crate::engine::{
-    self, ChannelDecision, Counterfactual, Eligibility, Explanation, LettingCase, LettingDecision,
+    self, ChannelDecision, Counterfactual, Eligibility, Explanation, LettingDecision,
     LettingOutcome, MunicipalActCase, QuotaState, VacancyCase,
 };
 use crate::log::{
@@ -152,7 +151,7 @@ pub(super) fn vacancy_row(
     })
 }
 
-fn letting_status(outcome: LettingOutcome) -> &'static str {
+pub(super) fn letting_status(outcome: LettingOutcome) -> &'static str {
     match outcome {
         LettingOutcome::Approved => "approved",
         LettingOutcome::Rejected => "rejected",
@@ -232,66 +231,6 @@ pub(super) async fn vacancy_for_update(
     id: &str,
 ) -> Result<(CaseRow, VacancyState), ServiceError> {
     owned_case_for_update(tx, principal, CaseKind::Vacancy, "vacancy", id).await
-}
-
-/// Reads the vacancy (locked in a write transaction), checks that a letting may be
-/// proposed for it, and runs the engine: what ProposeLetting records and EvaluateLetting
-/// only shows.
-async fn judge_letting(
-    tx: &mut dyn Tx,
-    principal: &Principal,
-    book: &RuleBook,
-    today: NaiveDate,
-    command: &ProposeLetting,
-) -> Result<JudgedLetting, ServiceError> {
-    let (vrow, vacancy) = vacancy_for_update(tx, principal, &command.vacancy_id).await?;
-    let vacancy_step = step(&vrow, Act::ProposeLetting)?;
-    let referral = referral_behind(tx, principal, &vacancy, command).await?;
-    let mut answers = vec![("the vacancy", vacancy.date)];
-    if let Some((_, r)) = &referral {
-        answers.push(("the referral", r.date));
-    }
-    dated(
-        book,
-        &vrow.municipality,
-        Act::ProposeLetting,
-        command.date,
-        today,
-        &answers,
-    )?;
-    let area = area_facts(tx, &vacancy.area, command.date).await?;
-    let case = LettingCase {
-        date: command.date,
-        municipality: vrow.municipality.clone(),
-        department: vacancy.department.clone(),
-        department_name: vacancy.department_name.clone(),
-        area,
-        channel: Some(vacancy.channel),
-        household: command.household.clone(),
-    };
-    let decision = engine::evaluate_letting(book, &case)?;
-    let counterfactuals = engine::letting_counterfactuals(book, &case, &decision);
-    Ok(JudgedLetting {
-        inputs: Inputs::letting(&case),
-        vrow,
-        vacancy,
-        vacancy_step,
-        referral,
-        decision,
-        counterfactuals,
-    })
-}
-
-/// What ProposeLetting found and decided, before it writes.
-struct JudgedLetting {
-    vrow: CaseRow,
-    vacancy: VacancyState,
-    vacancy_step: &'static Transition,
-    referral: Option<(CaseRow, ReferralState)>,
-    decision: LettingDecision,
-    /// What the engine was given, for the log.
-    inputs: Inputs,
-    counterfactuals: Vec<Counterfactual>,
 }
 
 impl Ledger {
@@ -400,142 +339,6 @@ impl Ledger {
             })
         })
         .await
-    }
-
-    /// Proposes an applicant household for an open vacancy.
-    pub async fn propose_letting(
-        &self,
-        principal: &Principal,
-        key: &str,
-        command: ProposeLetting,
-    ) -> Result<LettingProposed, ServiceError> {
-        writer(principal)?;
-        let in_force = self.in_force();
-        let p = principal.clone();
-        let today = self.today();
-        let hash = super::request_hash(&command)?;
-        let judging = in_force.clone();
-        self.judged(&in_force, principal, key, hash, move |tx| {
-            let (command, in_force, p) = (command.clone(), judging.clone(), p.clone());
-            Box::pin(async move {
-                let JudgedLetting {
-                    vrow,
-                    mut vacancy,
-                    vacancy_step,
-                    referral,
-                    decision: decided,
-                    inputs,
-                    counterfactuals,
-                } = judge_letting(tx, &p, &in_force.book, today, &command).await?;
-                let letting_id = new_id();
-                let new_status = first_step(CaseKind::Letting, Act::ProposeLetting)?
-                    .to(&letting_id, letting_status(decided.outcome))?;
-                // Only what the explanation needs: the reference and the outcome, not the
-                // benefit spells themselves.
-                let d = logged(
-                    &p,
-                    command.date,
-                    Body::Letting(log::LettingProposal {
-                        vacancy_id: command.vacancy_id.clone(),
-                        applicant_ref: command.household.applicant_ref.clone(),
-                        decision: decided.clone(),
-                        referral_id: command.referral_id.clone(),
-                        rule_book: Some(in_force.hash.clone()),
-                    }),
-                    Placement {
-                        organisation: vrow.organisation.clone(),
-                        department: Some(vacancy.department.clone()),
-                        area: Some(vacancy.area.clone()),
-                        subject: Some(letting_id.clone()),
-                        channel: Some(vacancy.channel.as_str().to_owned()),
-                        ..Placement::default()
-                    },
-                )?;
-                in_force.append(tx, &d, &inputs).await?;
-                let state = LettingState {
-                    vacancy_id: command.vacancy_id.clone(),
-                    department: vacancy.department.clone(),
-                    department_name: vacancy.department_name.clone(),
-                    area: vacancy.area.clone(),
-                    applicant_ref: command.household.applicant_ref.clone(),
-                    date: command.date,
-                    channel: vacancy.channel,
-                    area_class: decided.area_class.to_string(),
-                    flexible: decided.flexible.status,
-                    outcome: decided.outcome,
-                    replacement_owed: !decided.obligations.is_empty(),
-                    decisions: vec![d.id.clone()],
-                    move_in: None,
-                    decided_on: (decided.outcome != LettingOutcome::PendingMunicipalApproval)
-                        .then_some(command.date),
-                    replacement_offer: None,
-                    referral: command.referral_id.clone(),
-                };
-                tx.put_case(&CaseRow {
-                    kind: CaseKind::Letting,
-                    id: letting_id.clone(),
-                    municipality: vrow.municipality.clone(),
-                    organisation: vrow.organisation.clone(),
-                    department: Some(vacancy.department.clone()),
-                    status: new_status.to_owned(),
-                    updated_at: Utc::now(),
-                    body: to_json(&state)?,
-                })
-                .await?;
-                if decided.outcome != LettingOutcome::Rejected {
-                    // The vacancy is held by this letting until it is rejected by the
-                    // municipality or the tenant moves in.
-                    vacancy.letting = Some(letting_id.clone());
-                    let org = vrow.organisation.clone().unwrap_or_default();
-                    let held = vacancy_step.to(&command.vacancy_id, "let")?;
-                    tx.put_case(&vacancy_row(&p, &command.vacancy_id, &org, &vacancy, held)?)
-                        .await?;
-                    if let Some((rrow, mut referral)) = referral {
-                        let let_to = step(&rrow, Act::ProposeLetting)?.to(&rrow.id, "let")?;
-                        referral.letting = Some(letting_id.clone());
-                        tx.put_case(&CaseRow {
-                            status: let_to.to_owned(),
-                            updated_at: Utc::now(),
-                            body: to_json(&referral)?,
-                            ..rrow
-                        })
-                        .await?;
-                    }
-                }
-                Ok(LettingProposed {
-                    letting_id,
-                    decision_id: d.id,
-                    decision: decided,
-                    counterfactuals,
-                })
-            })
-        })
-        .await
-    }
-
-    /// Judges a proposed letting as `propose_letting` would, in a read transaction,
-    /// recording nothing: a dry run (the same callers, checks, errors and decision).
-    pub async fn evaluate_letting(
-        &self,
-        principal: &Principal,
-        command: ProposeLetting,
-    ) -> Result<LettingEvaluated, ServiceError> {
-        writer(principal)?;
-        let book = self.rules();
-        let p = principal.clone();
-        let today = self.today();
-        self.store
-            .read(move |tx| {
-                let (command, book, p) = (command.clone(), book.clone(), p.clone());
-                Box::pin(async move {
-                    let judged = judge_letting(tx, &p, &book, today, &command).await?;
-                    Ok(LettingEvaluated {
-                        decision: judged.decision,
-                        counterfactuals: judged.counterfactuals,
-                    })
-                })
-            })
-            .await
     }
 
     /// Lettings awaiting the municipality's approval.

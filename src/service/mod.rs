@@ -9,6 +9,7 @@ mod grants;
 mod keys;
 mod letting;
 mod offers;
+mod proposal;
 pub mod purge;
 mod referrals;
 mod registry;
@@ -171,6 +172,16 @@ impl InForce {
         decision: &DecisionRecord,
         inputs: &Inputs,
     ) -> Result<(), ServiceError> {
+        self.append_encoded(tx, decision, &to_json(inputs)?).await
+    }
+
+    /// [`InForce::append`] with the inputs already encoded (off the writer).
+    pub(crate) async fn append_encoded(
+        &self,
+        tx: &mut dyn Tx,
+        decision: &DecisionRecord,
+        inputs: &serde_json::Value,
+    ) -> Result<(), ServiceError> {
         if !self.kept.load(Ordering::Acquire) {
             tx.put_rule_book(&RuleBookRecord {
                 hash: self.hash.clone(),
@@ -181,8 +192,7 @@ impl InForce {
             .await?;
         }
         tx.append_decision(decision).await?;
-        tx.put_decision_inputs(&decision.id, &to_json(inputs)?)
-            .await?;
+        tx.put_decision_inputs(&decision.id, inputs).await?;
         Ok(())
     }
 }

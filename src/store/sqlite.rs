@@ -145,6 +145,28 @@ impl SqliteStore {
         }
     }
 
+    /// Runs a short read `job` (a few lookups by key) on the calling thread, on an idle
+    /// read-only connection: it saves the hop to a blocking thread and back, which costs
+    /// more than such a read. When every connection is busy it queues as `read` does.
+    pub async fn lookup<T, E>(&self, job: impl Job<T, E>) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = &self.readers;
+        if pool.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Closed.into());
+        }
+        match pool.permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let result = pool.run(&job);
+                drop(permit);
+                result
+            }
+            Err(_) => self.read(job).await,
+        }
+    }
+
     /// Stops taking jobs, lets the writer finish the queued ones, checkpoints the WAL and
     /// closes every connection.
     pub async fn close(&self) {
