@@ -16,7 +16,9 @@ use super::letting::{
 use super::referrals::{ReferralState, referral_behind};
 use super::registry::{area_facts, writer};
 use super::workflow::{Act, Transition};
-use super::{InForce, Ledger, Principal, ServiceError, logged, new_id, to_json};
+use super::{
+    Answer, InForce, Ledger, Principal, ServiceError, encode_answer, logged, new_id, to_json,
+};
 use crate::engine::{self, Counterfactual, LettingCase, LettingDecision, LettingOutcome};
 use crate::log::{self, Body, Inputs, Placement};
 use crate::model::{AreaFacts, RuleBook};
@@ -107,6 +109,8 @@ struct Prepared {
     snapshot: Snapshot,
     writes: LettingWrites,
     response: LettingProposed,
+    /// The response as its idempotency record keeps it.
+    encoded: Arc<[u8]>,
 }
 
 /// Everything a judged proposal writes, and its answer.
@@ -304,6 +308,7 @@ impl Ledger {
                     let (snapshot, writes, response) =
                         letting_writes(&p, &in_force, &command, judged)?;
                     Ok::<_, ServiceError>(Prepared {
+                        encoded: encode_answer(&response)?.into(),
                         snapshot,
                         writes,
                         response,
@@ -329,7 +334,7 @@ impl Ledger {
         let hash = super::request_hash(&command)?;
         let p = principal.clone();
         let judging = in_force.clone();
-        self.judged(&in_force, principal, key, hash, move |tx| {
+        self.judged_encoded(&in_force, principal, key, hash, move |tx| {
             let (command, in_force, p, prepared) = (
                 command.clone(),
                 judging.clone(),
@@ -341,12 +346,18 @@ impl Ledger {
                     && still_holds(tx, &p, &command, &prepared.snapshot).await?
                 {
                     write_letting(tx, &in_force, &prepared.writes).await?;
-                    return Ok(prepared.response.clone());
+                    return Ok(Answer {
+                        value: prepared.response.clone(),
+                        encoded: Some(prepared.encoded.clone()),
+                    });
                 }
                 let judged = judge_letting(tx, &p, &in_force.book, today, &command).await?;
                 let (_, writes, response) = letting_writes(&p, &in_force, &command, judged)?;
                 write_letting(tx, &in_force, &writes).await?;
-                Ok(response)
+                Ok(Answer {
+                    value: response,
+                    encoded: None,
+                })
             })
         })
         .await
@@ -502,10 +513,16 @@ mod tests {
             .response
             .clone();
         let proposed = ledger
-            .commit_letting(&org, "p1", in_force, command, prepared)
+            .commit_letting(&org, "p1", in_force, command.clone(), prepared)
             .await
             .expect("proposed");
         assert_eq!(proposed, expected, "the prepared answer, ids and all");
+        // A retry gets the answer its idempotency record kept, encoded before the write.
+        let retried = ledger
+            .propose_letting(&org, "p1", command)
+            .await
+            .expect("the retry");
+        assert_eq!(retried, expected);
     }
 
     #[tokio::test]
