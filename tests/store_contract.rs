@@ -19,9 +19,9 @@ use letting_rules::service::{
     ServiceError,
 };
 use letting_rules::store::{
-    ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionFilter, DecisionKind,
-    DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse, RuleBookRecord, Store,
-    StoreError,
+    ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionColumns, DecisionFilter,
+    DecisionKind, DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse,
+    RuleBookRecord, Store, StoreError,
 };
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -144,6 +144,7 @@ contract! {
     counters_start_at_zero_and_persist,
     decisions_read_back_exactly,
     decisions_filter_order_and_page,
+    report_counts_and_pending_lettings,
     decisions_are_unique,
     rule_books_are_kept_once_with_every_activation,
     decision_inputs_are_kept_read_and_removed,
@@ -842,6 +843,87 @@ async fn decisions_filter_order_and_page(store: &Store) {
         .decisions(&by_subject, None, 100)
         .await?);
     assert_eq!(ids(&got), ["d-06"]);
+}
+
+/// What the report asks of the log: counts by indexed column, and the lettings pending
+/// approval on a date (each backend answers with SQL; the paging defaults agree).
+async fn report_counts_and_pending_lettings(store: &Store) {
+    let letting =
+        |id: &str, municipality: &str, day, outcome: &str, channel: &str| DecisionRecord {
+            outcome: outcome.to_owned(),
+            channel: Some(channel.to_owned()),
+            ..decision(id, DecisionKind::Letting, municipality, day)
+        };
+    let settles = |id: &str, kind, subject: &str, day| DecisionRecord {
+        subject: Some(format!("subject-{subject}")),
+        ..decision(id, kind, "0101", day)
+    };
+    let pending = "pending_municipal_approval";
+    let all = vec![
+        letting("l1", "0101", date(2024, 1, 10), pending, "flexible"),
+        letting("l2", "0101", date(2024, 1, 20), pending, "flexible"),
+        settles("a2", DecisionKind::Approval, "l2", date(2024, 2, 1)),
+        letting("l3", "0101", date(2024, 2, 10), pending, "internal_list"),
+        settles(
+            "r3",
+            DecisionKind::MunicipalRejection,
+            "l3",
+            date(2024, 3, 15),
+        ),
+        letting("l4", "0101", date(2024, 1, 5), "approved", "flexible"),
+        letting("l5", "0147", date(2024, 1, 10), pending, "flexible"),
+        letting("l6", "0101", date(2024, 4, 2), pending, "flexible"),
+    ];
+    in_write!(store, [all], |tx| {
+        for d in &all {
+            tx.append_decision(d).await?;
+        }
+    });
+    let ids = |v: &[DecisionRecord]| v.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
+    let on_1_march = in_read!(store, |tx| tx
+        .pending_lettings_as_of("0101", date(2024, 3, 1))
+        .await?);
+    assert_eq!(
+        ids(&on_1_march),
+        ["l1", "l3"],
+        "l2 was approved, l3 not yet rejected"
+    );
+    let at_quarter_end = in_read!(store, |tx| tx
+        .pending_lettings_as_of("0101", date(2024, 3, 31))
+        .await?);
+    assert_eq!(ids(&at_quarter_end), ["l1"]);
+    assert_eq!(
+        at_quarter_end[0],
+        letting("l1", "0101", date(2024, 1, 10), pending, "flexible")
+    );
+
+    let quarter = DecisionFilter {
+        municipality: Some("0101".to_owned()),
+        kinds: vec![DecisionKind::Letting],
+        from: Some(date(2024, 1, 1)),
+        to: Some(date(2024, 3, 31)),
+        subject: None,
+    };
+    let count = |only: DecisionColumns| {
+        let f = quarter.clone();
+        async move { in_read!(store, [f, only], |tx| tx.count_decisions(&f, &only).await?) }
+    };
+    assert_eq!(count(DecisionColumns::default()).await, 4);
+    let pending_only = DecisionColumns {
+        outcomes: vec![pending.to_owned()],
+        ..DecisionColumns::default()
+    };
+    assert_eq!(count(pending_only.clone()).await, 3);
+    let flexible_pending = DecisionColumns {
+        channels: vec!["flexible".to_owned(), "external_list".to_owned()],
+        ..pending_only
+    };
+    assert_eq!(count(flexible_pending).await, 2);
+    let no_such_class = DecisionColumns {
+        area_classes: vec!["exposed".to_owned()],
+        ..DecisionColumns::default()
+    };
+    assert_eq!(count(no_such_class).await, 0);
 }
 
 async fn decisions_are_unique(store: &Store) {

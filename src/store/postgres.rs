@@ -893,6 +893,74 @@ impl Tx for PgTx<'_> {
             .collect()
     }
 
+    /// Answered from the report index of migration V2, as on SQLite.
+    async fn count_decisions(
+        &mut self,
+        filter: &DecisionFilter,
+        only: &super::DecisionColumns,
+    ) -> Result<u64, StoreError> {
+        let kinds: Vec<&str> = filter.kinds.iter().map(|k| k.as_str()).collect();
+        let mut sql = "SELECT COUNT(*) FROM decisions WHERE TRUE".to_owned();
+        let mut params: Vec<Param<'_>> = Vec::new();
+        if let Some(municipality) = &filter.municipality {
+            params.push(municipality);
+            sql.push_str(&format!(" AND municipality = ${}", params.len()));
+        }
+        if let Some(subject) = &filter.subject {
+            params.push(subject);
+            sql.push_str(&format!(" AND subject = ${}", params.len()));
+        }
+        if let Some(from) = &filter.from {
+            params.push(from);
+            sql.push_str(&format!(" AND event_date >= ${}", params.len()));
+        }
+        if let Some(to) = &filter.to {
+            params.push(to);
+            sql.push_str(&format!(" AND event_date <= ${}", params.len()));
+        }
+        for (column, list) in [
+            ("outcome", &only.outcomes),
+            ("channel", &only.channels),
+            ("area_class", &only.area_classes),
+        ] {
+            if !list.is_empty() {
+                params.push(list);
+                sql.push_str(&format!(" AND {column} = ANY(${})", params.len()));
+            }
+        }
+        if !kinds.is_empty() {
+            params.push(&kinds);
+            sql.push_str(&format!(" AND kind = ANY(${})", params.len()));
+        }
+        let row = self.query_opt(&sql, &params).await?;
+        let count = match row {
+            Some(row) => get::<i64>(&row, 0)?,
+            None => 0,
+        };
+        u64::try_from(count).map_err(|_| StoreError::Corrupt(format!("a count of {count}")))
+    }
+
+    /// Answered from the partial index of pending lettings, as on SQLite.
+    async fn pending_lettings_as_of(
+        &mut self,
+        municipality: &str,
+        as_of: chrono::NaiveDate,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {DECISION_COLUMNS} FROM decisions l \
+             WHERE l.municipality = $1 AND l.kind = 'letting' \
+               AND l.outcome = 'pending_municipal_approval' AND l.event_date <= $2 \
+               AND NOT EXISTS (SELECT 1 FROM decisions s WHERE s.subject = l.subject \
+                   AND s.kind IN ('approval', 'municipal_rejection') AND s.event_date <= $2) \
+             ORDER BY l.event_date, l.id"
+        );
+        self.query(&sql, &[&municipality, &as_of])
+            .await?
+            .iter()
+            .map(decision_row)
+            .collect()
+    }
+
     async fn put_case(&mut self, case: &CaseRow) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
