@@ -565,7 +565,9 @@ pub fn decode(record: &DecisionRecord) -> Result<Body, LogError> {
     fn typed<'j, T: Deserialize<'j>>(
         json: &'j serde_json::Value,
     ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-        serde_path_to_error::deserialize(json)
+        // Tracking the path costs on every body; only a body that fails needs it, so it is
+        // read again with the path for the error.
+        T::deserialize(json).or_else(|_| serde_path_to_error::deserialize(json))
     }
     Ok(match record.kind {
         DecisionKind::ChannelAssignment => Body::ChannelAssignment(typed(json).map_err(fail)?),
