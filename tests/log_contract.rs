@@ -12,7 +12,7 @@ use letting_rules::demo::{self, DemoOptions};
 use letting_rules::engine::LettingOutcome;
 use letting_rules::log::{self, Body, Entry, LogError, RegistryRecord, SCHEMA_VERSION};
 use letting_rules::service::{Clock, Ledger};
-use letting_rules::store::{DecisionKind, DecisionRecord, Store};
+use letting_rules::store::{DecisionFilter, DecisionKind, DecisionRecord, Store};
 use report_support::{all_decisions, book};
 
 mod report_support;
@@ -35,6 +35,26 @@ async fn every_decision_of_the_demo_decodes_and_its_columns_follow_from_its_body
 
     let decisions = all_decisions(&store).await;
     assert!(decisions.len() > 3000, "{} decisions", decisions.len());
+    // The same decisions with their bodies as stored text decode to the same bodies.
+    let texts = store
+        .read(|tx| {
+            Box::pin(async move {
+                tx.decision_texts(&DecisionFilter::default(), None, 100_000)
+                    .await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(texts.len(), decisions.len());
+    for ((record, text), stored) in texts.iter().zip(&decisions) {
+        assert_eq!(record.id, stored.id);
+        assert_eq!(
+            log::decode_text(record, text).unwrap_or_else(|e| panic!("{e}")),
+            log::decode(stored).unwrap_or_else(|e| panic!("{e}")),
+            "{}",
+            stored.id
+        );
+    }
     let mut by_kind: BTreeMap<&'static str, usize> = BTreeMap::new();
     for stored in &decisions {
         assert_eq!(stored.schema_version, SCHEMA_VERSION, "{}", stored.id);
@@ -95,6 +115,13 @@ fn bodies_written_before_the_schema_was_versioned_decode() {
     for stored in &records {
         let body = log::decode(stored).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(body.outcome().as_str(), stored.outcome, "{}", stored.id);
+        // Read from its stored text, an old body is upgraded the same way.
+        let bare = DecisionRecord {
+            body: serde_json::Value::Null,
+            ..stored.clone()
+        };
+        let from_text = log::decode_text(&bare, &stored.body.to_string());
+        assert_eq!(from_text.unwrap_or_else(|e| panic!("{e}")), body);
         // What the log derives from the old body is what the old code stored by hand.
         let again = written_again(stored, body.clone());
         assert_eq!(again.outcome, stored.outcome);

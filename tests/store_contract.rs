@@ -743,6 +743,24 @@ async fn decisions_read_back_exactly(store: &Store) {
         }
     );
     assert_eq!(missing, None);
+
+    // The same decisions with each body as its stored text, for readers that decode it.
+    let texts = in_read!(store, |tx| tx
+        .decision_texts(&DecisionFilter::default(), None, 10)
+        .await?);
+    let full_text = texts
+        .iter()
+        .find(|(d, _)| d.id == full.id)
+        .expect("the full decision");
+    assert_eq!(
+        full_text.0,
+        DecisionRecord {
+            body: serde_json::Value::Null,
+            ..full.clone()
+        }
+    );
+    let body: serde_json::Value = serde_json::from_str(&full_text.1).unwrap();
+    assert_eq!(body, full.body);
 }
 
 async fn decisions_filter_order_and_page(store: &Store) {

@@ -555,6 +555,57 @@ pub fn decode(record: &DecisionRecord) -> Result<Body, LogError> {
         upgraded = upgrade(record)?;
         &upgraded
     };
+    decode_from(record, json)
+}
+
+/// [`decode`] for a record whose body is still its stored text (`Tx::decision_texts`): a
+/// body of this version is read straight into its type, without a JSON tree between.
+pub fn decode_text(record: &DecisionRecord, text: &str) -> Result<Body, LogError> {
+    if record.schema_version == SCHEMA_VERSION {
+        return decode_from(record, text);
+    }
+    let tree: serde_json::Value = serde_json::from_str(text).map_err(|e| LogError::Body {
+        id: record.id.clone(),
+        kind: record.kind.as_str(),
+        version: record.schema_version,
+        path: String::new(),
+        message: e.to_string(),
+    })?;
+    decode(&DecisionRecord {
+        body: tree,
+        ..record.clone()
+    })
+}
+
+/// Where a body is read from: its JSON tree or its JSON text.
+trait BodySource {
+    fn typed<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<T, serde_path_to_error::Error<serde_json::Error>>;
+}
+
+impl BodySource for &serde_json::Value {
+    fn typed<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+        // Tracking the path costs on every body; only a body that fails needs it, so it is
+        // read again with the path for the error.
+        T::deserialize(*self).or_else(|_| serde_path_to_error::deserialize(*self))
+    }
+}
+
+impl BodySource for &str {
+    fn typed<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+        serde_json::from_str(self).or_else(|_| {
+            let mut json = serde_json::Deserializer::from_str(self);
+            serde_path_to_error::deserialize(&mut json)
+        })
+    }
+}
+
+fn decode_from(record: &DecisionRecord, json: impl BodySource) -> Result<Body, LogError> {
     let fail = |e: serde_path_to_error::Error<serde_json::Error>| LogError::Body {
         id: record.id.clone(),
         kind: record.kind.as_str(),
@@ -562,30 +613,23 @@ pub fn decode(record: &DecisionRecord) -> Result<Body, LogError> {
         path: e.path().to_string(),
         message: e.into_inner().to_string(),
     };
-    fn typed<'j, T: Deserialize<'j>>(
-        json: &'j serde_json::Value,
-    ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-        // Tracking the path costs on every body; only a body that fails needs it, so it is
-        // read again with the path for the error.
-        T::deserialize(json).or_else(|_| serde_path_to_error::deserialize(json))
-    }
     Ok(match record.kind {
-        DecisionKind::ChannelAssignment => Body::ChannelAssignment(typed(json).map_err(fail)?),
-        DecisionKind::Letting => Body::Letting(typed(json).map_err(fail)?),
-        DecisionKind::Approval => Body::Approval(typed(json).map_err(fail)?),
-        DecisionKind::MunicipalRejection => Body::MunicipalRejection(typed(json).map_err(fail)?),
-        DecisionKind::MoveIn => Body::MoveIn(typed(json).map_err(fail)?),
-        DecisionKind::ReplacementOffer => Body::ReplacementOffer(typed(json).map_err(fail)?),
-        DecisionKind::OfferAnswer => Body::OfferAnswer(typed(json).map_err(fail)?),
-        DecisionKind::Referral => Body::Referral(typed(json).map_err(fail)?),
-        DecisionKind::Grant => Body::Grant(typed(json).map_err(fail)?),
-        DecisionKind::GrantPayment => Body::GrantPayment(typed(json).map_err(fail)?),
-        DecisionKind::GrantCancellation => Body::GrantCancellation(typed(json).map_err(fail)?),
-        DecisionKind::Statistics => Body::Statistics(typed(json).map_err(fail)?),
+        DecisionKind::ChannelAssignment => Body::ChannelAssignment(json.typed().map_err(fail)?),
+        DecisionKind::Letting => Body::Letting(json.typed().map_err(fail)?),
+        DecisionKind::Approval => Body::Approval(json.typed().map_err(fail)?),
+        DecisionKind::MunicipalRejection => Body::MunicipalRejection(json.typed().map_err(fail)?),
+        DecisionKind::MoveIn => Body::MoveIn(json.typed().map_err(fail)?),
+        DecisionKind::ReplacementOffer => Body::ReplacementOffer(json.typed().map_err(fail)?),
+        DecisionKind::OfferAnswer => Body::OfferAnswer(json.typed().map_err(fail)?),
+        DecisionKind::Referral => Body::Referral(json.typed().map_err(fail)?),
+        DecisionKind::Grant => Body::Grant(json.typed().map_err(fail)?),
+        DecisionKind::GrantPayment => Body::GrantPayment(json.typed().map_err(fail)?),
+        DecisionKind::GrantCancellation => Body::GrantCancellation(json.typed().map_err(fail)?),
+        DecisionKind::Statistics => Body::Statistics(json.typed().map_err(fail)?),
         DecisionKind::Registry => Body::Registry(match record.outcome.as_str() {
-            "organisation" => RegistryRecord::Organisation(typed(json).map_err(fail)?),
-            "area" => RegistryRecord::Area(typed(json).map_err(fail)?),
-            "department" => RegistryRecord::Department(typed(json).map_err(fail)?),
+            "organisation" => RegistryRecord::Organisation(json.typed().map_err(fail)?),
+            "area" => RegistryRecord::Area(json.typed().map_err(fail)?),
+            "department" => RegistryRecord::Department(json.typed().map_err(fail)?),
             other => {
                 return Err(LogError::RegistryOutcome {
                     id: record.id.clone(),

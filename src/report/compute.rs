@@ -68,6 +68,16 @@ struct Event {
 impl Event {
     fn from_record(d: DecisionRecord) -> Result<Event, ReportError> {
         let body = log::decode(&d).map_err(|e| ReportError::Corrupt(e.to_string()))?;
+        Ok(Event::of(d, &body))
+    }
+
+    /// From a record whose body is still its stored text.
+    fn from_text((d, text): (DecisionRecord, String)) -> Result<Event, ReportError> {
+        let body = log::decode_text(&d, &text).map_err(|e| ReportError::Corrupt(e.to_string()))?;
+        Ok(Event::of(d, &body))
+    }
+
+    fn of(d: DecisionRecord, body: &Body) -> Event {
         let fired = body
             .explanation()
             .map(|explanation| {
@@ -87,10 +97,10 @@ impl Event {
                     .collect()
             })
             .unwrap_or_default();
-        let obligations = matches!(&body, Body::Letting(l) if !l.decision.obligations.is_empty());
+        let obligations = matches!(body, Body::Letting(l) if !l.decision.obligations.is_empty());
         let replacement_owed =
-            matches!(&body, Body::MunicipalRejection(r) if r.act.replacement_owed);
-        Ok(Event {
+            matches!(body, Body::MunicipalRejection(r) if r.act.replacement_owed);
+        Event {
             id: d.id,
             kind: d.kind,
             date: d.event_date,
@@ -106,7 +116,7 @@ impl Event {
             fired,
             obligations,
             replacement_owed,
-        })
+        }
     }
 
     fn class_in(&self, classes: &[&str]) -> bool {
@@ -162,16 +172,17 @@ fn approval_indicator_columns() -> DecisionColumns {
     }
 }
 
+/// Reads the decisions of `filter` page by page, each with its body as stored text.
 async fn read_all(
     tx: &mut dyn Tx,
     filter: &DecisionFilter,
-    mut each: impl FnMut(DecisionRecord) -> Result<(), ReportError>,
+    mut each: impl FnMut((DecisionRecord, String)) -> Result<(), ReportError>,
 ) -> Result<(), ReportError> {
     let mut after: Option<String> = None;
     loop {
-        let page = tx.decisions(filter, after.as_deref(), PAGE).await?;
+        let page = tx.decision_texts(filter, after.as_deref(), PAGE).await?;
         let full = page.len() == PAGE as usize;
-        after = page.last().map(|d| d.id.clone());
+        after = page.last().map(|(d, _)| d.id.clone());
         for d in page {
             each(d)?;
         }
@@ -234,7 +245,7 @@ async fn gather(
         ..DecisionFilter::default()
     };
     read_all(tx, &filter, |d| {
-        events.push(Event::from_record(d)?);
+        events.push(Event::from_text(d)?);
         Ok(())
     })
     .await?;
@@ -246,9 +257,9 @@ async fn gather(
         to: Some(period.to),
         ..DecisionFilter::default()
     };
-    read_all(tx, &filter, |d| {
+    read_all(tx, &filter, |(d, text)| {
         let Body::Statistics(load) =
-            log::decode(&d).map_err(|e| ReportError::Corrupt(e.to_string()))?
+            log::decode_text(&d, &text).map_err(|e| ReportError::Corrupt(e.to_string()))?
         else {
             return Err(ReportError::Corrupt(format!(
                 "decision `{}` was read as a statistics load but is a {}",
@@ -283,7 +294,7 @@ async fn gather(
         subject: None,
     };
     read_all(tx, &filter, |d| {
-        year_grants.push(Event::from_record(d)?);
+        year_grants.push(Event::from_text(d)?);
         Ok(())
     })
     .await?;

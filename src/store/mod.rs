@@ -389,6 +389,26 @@ pub trait Tx: Send {
         limit: u32,
     ) -> Result<Vec<DecisionRecord>, StoreError>;
 
+    /// [`Tx::decisions`] with each body as its stored JSON text (the record's `body` is
+    /// null): for a reader that decodes bodies into its own types (the report) without
+    /// building a JSON tree first. The default encodes the trees `decisions` reads.
+    async fn decision_texts(
+        &mut self,
+        filter: &DecisionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(DecisionRecord, String)>, StoreError> {
+        let page = self.decisions(filter, after, limit).await?;
+        page.into_iter()
+            .map(|mut d| {
+                let text = serde_json::to_string(&d.body)
+                    .map_err(|e| StoreError::Database(format!("cannot encode a JSON body: {e}")))?;
+                d.body = serde_json::Value::Null;
+                Ok((d, text))
+            })
+            .collect()
+    }
+
     /// How many decisions match `filter` and `only`. The default pages through
     /// [`Tx::decisions`]; a backend may answer from an index instead.
     async fn count_decisions(

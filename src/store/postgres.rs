@@ -317,6 +317,65 @@ impl PgTx<'_> {
         StoreError::Database(message)
     }
 
+    /// The rows of the decisions of `filter` after `after`.
+    async fn decision_rows(
+        &mut self,
+        filter: &DecisionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Row>, StoreError> {
+        // Paging is in (event_date, id) order: continue after the named decision.
+        let after = match after {
+            Some(id) => match self
+                .query_opt("SELECT event_date FROM decisions WHERE id = $1", &[&id])
+                .await?
+            {
+                Some(row) => Some((get::<chrono::NaiveDate>(&row, 0)?, id)),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
+        };
+        let kinds: Vec<&str> = filter.kinds.iter().map(|k| k.as_str()).collect();
+        let limit = i64::from(limit);
+        let mut sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE TRUE");
+        let mut params: Vec<Param<'_>> = Vec::new();
+        if let Some(municipality) = &filter.municipality {
+            params.push(municipality);
+            sql.push_str(&format!(" AND municipality = ${}", params.len()));
+        }
+        if let Some(subject) = &filter.subject {
+            params.push(subject);
+            sql.push_str(&format!(" AND subject = ${}", params.len()));
+        }
+        if let Some(from) = &filter.from {
+            // A cursor at or past `from` bounds the index range better on its own.
+            if after.is_none_or(|(date, _)| date < *from) {
+                params.push(from);
+                sql.push_str(&format!(" AND event_date >= ${}", params.len()));
+            }
+        }
+        if let Some(to) = &filter.to {
+            params.push(to);
+            sql.push_str(&format!(" AND event_date <= ${}", params.len()));
+        }
+        if let Some((date, id)) = &after {
+            params.push(date);
+            params.push(id);
+            sql.push_str(&format!(
+                " AND (event_date, id) > (${}, ${})",
+                params.len() - 1,
+                params.len()
+            ));
+        }
+        if !kinds.is_empty() {
+            params.push(&kinds);
+            sql.push_str(&format!(" AND kind = ANY(${})", params.len()));
+        }
+        params.push(&limit);
+        sql.push_str(&format!(" ORDER BY event_date, id LIMIT ${}", params.len()));
+        self.query(&sql, &params).await
+    }
+
     async fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, StoreError> {
         let statement = match self.tx.prepare_cached(sql).await {
             Ok(statement) => statement,
@@ -386,7 +445,14 @@ fn statistics_row(row: &Row) -> Result<AreaStatistics, StoreError> {
 }
 
 fn decision_row(row: &Row) -> Result<DecisionRecord, StoreError> {
-    Ok(DecisionRecord {
+    let (mut record, body) = decision_text_row(row)?;
+    record.body = decode_json(&body)?;
+    Ok(record)
+}
+
+/// A decision with its body as stored, as text (the record's `body` is null).
+fn decision_text_row(row: &Row) -> Result<(DecisionRecord, String), StoreError> {
+    let record = DecisionRecord {
         id: get(row, 0)?,
         kind: decision_kind(get(row, 1)?)?,
         municipality: get(row, 2)?,
@@ -403,9 +469,10 @@ fn decision_row(row: &Row) -> Result<DecisionRecord, StoreError> {
         rule_set_id: get(row, 13)?,
         rule_set_hash: get(row, 14)?,
         principal: get(row, 15)?,
-        body: decode_json(get(row, 16)?)?,
+        body: serde_json::Value::Null,
         schema_version: schema_version(get(row, 17)?)?,
-    })
+    };
+    Ok((record, get(row, 16)?))
 }
 
 fn schema_version(stored: i32) -> Result<u32, StoreError> {
@@ -837,59 +904,23 @@ impl Tx for PgTx<'_> {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<DecisionRecord>, StoreError> {
-        // Paging is in (event_date, id) order: continue after the named decision.
-        let after = match after {
-            Some(id) => match self
-                .query_opt("SELECT event_date FROM decisions WHERE id = $1", &[&id])
-                .await?
-            {
-                Some(row) => Some((get::<chrono::NaiveDate>(&row, 0)?, id)),
-                None => return Ok(Vec::new()),
-            },
-            None => None,
-        };
-        let kinds: Vec<&str> = filter.kinds.iter().map(|k| k.as_str()).collect();
-        let limit = i64::from(limit);
-        let mut sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE TRUE");
-        let mut params: Vec<Param<'_>> = Vec::new();
-        if let Some(municipality) = &filter.municipality {
-            params.push(municipality);
-            sql.push_str(&format!(" AND municipality = ${}", params.len()));
-        }
-        if let Some(subject) = &filter.subject {
-            params.push(subject);
-            sql.push_str(&format!(" AND subject = ${}", params.len()));
-        }
-        if let Some(from) = &filter.from {
-            // A cursor at or past `from` bounds the index range better on its own.
-            if after.is_none_or(|(date, _)| date < *from) {
-                params.push(from);
-                sql.push_str(&format!(" AND event_date >= ${}", params.len()));
-            }
-        }
-        if let Some(to) = &filter.to {
-            params.push(to);
-            sql.push_str(&format!(" AND event_date <= ${}", params.len()));
-        }
-        if let Some((date, id)) = &after {
-            params.push(date);
-            params.push(id);
-            sql.push_str(&format!(
-                " AND (event_date, id) > (${}, ${})",
-                params.len() - 1,
-                params.len()
-            ));
-        }
-        if !kinds.is_empty() {
-            params.push(&kinds);
-            sql.push_str(&format!(" AND kind = ANY(${})", params.len()));
-        }
-        params.push(&limit);
-        sql.push_str(&format!(" ORDER BY event_date, id LIMIT ${}", params.len()));
-        self.query(&sql, &params)
+        self.decision_rows(filter, after, limit)
             .await?
             .iter()
             .map(decision_row)
+            .collect()
+    }
+
+    async fn decision_texts(
+        &mut self,
+        filter: &DecisionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(DecisionRecord, String)>, StoreError> {
+        self.decision_rows(filter, after, limit)
+            .await?
+            .iter()
+            .map(decision_text_row)
             .collect()
     }
 

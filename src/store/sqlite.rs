@@ -656,6 +656,79 @@ impl SqliteTx<'_> {
         statement.execute(params).map_err(db)
     }
 
+    /// The decisions of `filter` after `after`, each mapped by `map`.
+    fn decisions_as<T>(
+        &self,
+        filter: &DecisionFilter,
+        after: Option<&str>,
+        limit: u32,
+        map: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE 1 = 1");
+        let mut values: Vec<Value> = Vec::new();
+        let mut bind = |sql: &mut String, condition: &str, value: Value| {
+            values.push(value);
+            sql.push_str(&condition.replace('?', &format!("?{}", values.len())));
+        };
+        if let Some(municipality) = &filter.municipality {
+            bind(
+                &mut sql,
+                " AND municipality = ?",
+                Value::Text(municipality.clone()),
+            );
+        }
+        if let Some(subject) = &filter.subject {
+            bind(&mut sql, " AND subject = ?", Value::Text(subject.clone()));
+        }
+        // Paging is in (event_date, id) order: continue after the named decision.
+        let after = match after {
+            Some(id) => match self.row(
+                "SELECT event_date FROM decisions WHERE id = ?1",
+                [id],
+                |row| parse_date(&get::<String>(row, 0)?),
+            )? {
+                Some(date) => Some((date, id)),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
+        };
+        if let Some(from) = filter.from {
+            // A cursor at or past `from` bounds the index range better on its own.
+            if after.is_none_or(|(date, _)| date < from) {
+                bind(
+                    &mut sql,
+                    " AND event_date >= ?",
+                    Value::Text(date_text(from)),
+                );
+            }
+        }
+        if let Some(to) = filter.to {
+            bind(&mut sql, " AND event_date <= ?", Value::Text(date_text(to)));
+        }
+        if let Some((date, id)) = after {
+            bind(
+                &mut sql,
+                " AND (event_date, id) > (?",
+                Value::Text(date_text(date)),
+            );
+            bind(&mut sql, ", ?)", Value::Text(id.to_owned()));
+        }
+        if !filter.kinds.is_empty() {
+            sql.push_str(" AND kind IN (");
+            for (i, kind) in filter.kinds.iter().enumerate() {
+                let separator = if i == 0 { "?" } else { ", ?" };
+                bind(&mut sql, separator, Value::Text(kind.as_str().to_owned()));
+            }
+            sql.push(')');
+        }
+        bind(
+            &mut sql,
+            " ORDER BY event_date, id LIMIT ?",
+            Value::Integer(limit_value(limit)),
+        );
+        self.rows(&sql, params_from_iter(values), map)
+    }
+
     fn rows<T>(
         &self,
         sql: &str,
@@ -732,11 +805,18 @@ fn placeholders(n: usize) -> String {
 }
 
 fn decision_row(row: &Row<'_>) -> Result<DecisionRecord, StoreError> {
+    let (mut record, body) = decision_text_row(row)?;
+    record.body = decode_json(&body)?;
+    Ok(record)
+}
+
+/// A decision with its body as stored, as text (the record's `body` is null).
+fn decision_text_row(row: &Row<'_>) -> Result<(DecisionRecord, String), StoreError> {
     let kind: String = get(row, 1)?;
     let event_date: String = get(row, 7)?;
     let recorded_at: String = get(row, 8)?;
     let body: String = get(row, 16)?;
-    Ok(DecisionRecord {
+    let record = DecisionRecord {
         id: get(row, 0)?,
         kind: decision_kind(&kind)?,
         municipality: get(row, 2)?,
@@ -753,9 +833,10 @@ fn decision_row(row: &Row<'_>) -> Result<DecisionRecord, StoreError> {
         rule_set_id: get(row, 13)?,
         rule_set_hash: get(row, 14)?,
         principal: get(row, 15)?,
-        body: decode_json(&body)?,
+        body: serde_json::Value::Null,
         schema_version: get(row, 17)?,
-    })
+    };
+    Ok((record, body))
 }
 
 fn case_row(row: &Row<'_>) -> Result<CaseRow, StoreError> {
@@ -1201,69 +1282,16 @@ impl Tx for SqliteTx<'_> {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<DecisionRecord>, StoreError> {
-        let mut sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE 1 = 1");
-        let mut values: Vec<Value> = Vec::new();
-        let mut bind = |sql: &mut String, condition: &str, value: Value| {
-            values.push(value);
-            sql.push_str(&condition.replace('?', &format!("?{}", values.len())));
-        };
-        if let Some(municipality) = &filter.municipality {
-            bind(
-                &mut sql,
-                " AND municipality = ?",
-                Value::Text(municipality.clone()),
-            );
-        }
-        if let Some(subject) = &filter.subject {
-            bind(&mut sql, " AND subject = ?", Value::Text(subject.clone()));
-        }
-        // Paging is in (event_date, id) order: continue after the named decision.
-        let after = match after {
-            Some(id) => match self.row(
-                "SELECT event_date FROM decisions WHERE id = ?1",
-                [id],
-                |row| parse_date(&get::<String>(row, 0)?),
-            )? {
-                Some(date) => Some((date, id)),
-                None => return Ok(Vec::new()),
-            },
-            None => None,
-        };
-        if let Some(from) = filter.from {
-            // A cursor at or past `from` bounds the index range better on its own.
-            if after.is_none_or(|(date, _)| date < from) {
-                bind(
-                    &mut sql,
-                    " AND event_date >= ?",
-                    Value::Text(date_text(from)),
-                );
-            }
-        }
-        if let Some(to) = filter.to {
-            bind(&mut sql, " AND event_date <= ?", Value::Text(date_text(to)));
-        }
-        if let Some((date, id)) = after {
-            bind(
-                &mut sql,
-                " AND (event_date, id) > (?",
-                Value::Text(date_text(date)),
-            );
-            bind(&mut sql, ", ?)", Value::Text(id.to_owned()));
-        }
-        if !filter.kinds.is_empty() {
-            sql.push_str(" AND kind IN (");
-            for (i, kind) in filter.kinds.iter().enumerate() {
-                let separator = if i == 0 { "?" } else { ", ?" };
-                bind(&mut sql, separator, Value::Text(kind.as_str().to_owned()));
-            }
-            sql.push(')');
-        }
-        bind(
-            &mut sql,
-            " ORDER BY event_date, id LIMIT ?",
-            Value::Integer(limit_value(limit)),
-        );
-        self.rows(&sql, params_from_iter(values), decision_row)
+        self.decisions_as(filter, after, limit, decision_row)
+    }
+
+    async fn decision_texts(
+        &mut self,
+        filter: &DecisionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(DecisionRecord, String)>, StoreError> {
+        self.decisions_as(filter, after, limit, decision_text_row)
     }
 
     async fn put_case(&mut self, case: &CaseRow) -> Result<(), StoreError> {
