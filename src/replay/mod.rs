@@ -145,7 +145,7 @@ pub async fn replay(
     loop {
         let page = read_page(store, &filter, after.clone()).await?;
         let full = page.len() == PAGE as usize;
-        after = page.last().map(|(d, _)| d.id.clone());
+        after = page.last().map(|read| read.record.id.clone());
         let cases = prepare(store, page, &mut books).await?;
         // The judging is CPU work on every core: off the async runtime's threads.
         let verdicts: Vec<Replayed> =
@@ -192,25 +192,32 @@ struct Case {
     book: Option<Arc<RuleBook>>,
 }
 
+/// A stored decision with its body as stored text, and the facts kept with it.
+pub(super) struct Read {
+    pub(super) record: DecisionRecord,
+    pub(super) body: String,
+    pub(super) kept: Option<Value>,
+}
+
 async fn read_page(
     store: &Store,
     filter: &DecisionFilter,
     after: Option<String>,
-) -> Result<Vec<(DecisionRecord, Option<Value>)>, ReplayError> {
+) -> Result<Vec<Read>, ReplayError> {
     let filter = filter.clone();
     store
         .read(move |tx| {
             let (filter, after) = (filter.clone(), after.clone());
             Box::pin(async move {
-                let page = tx.decisions(&filter, after.as_deref(), PAGE).await?;
-                let ids: Vec<String> = page.iter().map(|d| d.id.clone()).collect();
+                let page = tx.decision_texts(&filter, after.as_deref(), PAGE).await?;
+                let ids: Vec<String> = page.iter().map(|(d, _)| d.id.clone()).collect();
                 let mut inputs: HashMap<String, Value> =
                     tx.decision_inputs(&ids).await?.into_iter().collect();
                 Ok::<_, ReplayError>(
                     page.into_iter()
-                        .map(|d| {
-                            let kept = inputs.remove(&d.id);
-                            (d, kept)
+                        .map(|(record, body)| {
+                            let kept = inputs.remove(&record.id);
+                            Read { record, body, kept }
                         })
                         .collect(),
                 )
@@ -222,12 +229,12 @@ async fn read_page(
 /// Decodes each decision and its facts, and loads each rule book the page names once.
 async fn prepare(
     store: &Store,
-    page: Vec<(DecisionRecord, Option<Value>)>,
+    page: Vec<Read>,
     books: &mut HashMap<String, Arc<RuleBook>>,
 ) -> Result<Vec<Case>, ReplayError> {
     let mut cases = Vec::with_capacity(page.len());
-    for (record, kept) in page {
-        let body = log::decode(&record)?;
+    for Read { record, body, kept } in page {
+        let body = log::decode_text(&record, &body)?;
         let book = match body.rule_book() {
             Some(hash) => Some(book(store, books, hash, &record.id).await?),
             None => None,

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{PAGE, ReplayError, read_page};
+use super::{PAGE, Read, ReplayError, read_page};
 use crate::log::{self, Entry, Inputs, JUDGED_KINDS};
 use crate::model::RuleBook;
 use crate::report::render::{Figure, figures};
@@ -128,14 +128,14 @@ pub async fn what_if(
     loop {
         let page = read_page(store, &filter, after.clone()).await?;
         let full = page.len() == PAGE as usize;
-        after = page.last().map(|(d, _)| d.id.clone());
+        after = page.last().map(|read| read.record.id.clone());
         out.decisions += page.len() as u64;
         let (book, hash) = (proposed.clone(), proposed_hash.clone());
         // The judging is CPU work on every core: off the async runtime's threads.
         let judged: Vec<Result<Option<Judgement>, ReplayError>> =
             tokio::task::spawn_blocking(move || {
                 page.par_iter()
-                    .map(|(record, kept)| judge(record, kept.as_ref(), &book, &hash))
+                    .map(|read| judge(read, &book, &hash))
                     .collect()
             })
             .await
@@ -194,19 +194,19 @@ enum Judgement {
 
 /// Judges one decision under the proposed book: pure.
 fn judge(
-    record: &DecisionRecord,
-    kept: Option<&serde_json::Value>,
+    read: &Read,
     proposed: &RuleBook,
     proposed_hash: &str,
 ) -> Result<Option<Judgement>, ReplayError> {
-    let Some(kept) = kept else {
+    let record = &read.record;
+    let Some(kept) = &read.kept else {
         return Ok(None);
     };
     let inputs: Inputs = serde_json::from_value(kept.clone()).map_err(|e| ReplayError::Inputs {
         decision: record.id.clone(),
         message: e.to_string(),
     })?;
-    let body = log::decode(record)?;
+    let body = log::decode_text(record, &read.body)?;
     let Some(before) = body.judged() else {
         return Ok(None);
     };
