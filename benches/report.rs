@@ -5,6 +5,7 @@
 //!
 //!     cargo bench --bench report
 //!     LETTING_BENCH_DECISIONS=200000 cargo bench --bench report   # a smaller history
+//!     LETTING_BENCH_STORE_ONLY=1 cargo bench --bench report        # without the paging baseline
 //!
 //! Prints, per history: the quarter's own events, the p50/min/max of several runs of
 //! `report::compute`, and the peak resident memory of the run (VmHWM, in a process of its
@@ -676,7 +677,10 @@ async fn run() -> Result<()> {
             .ok()
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(0);
-        for paging in [false, true] {
+        // LETTING_BENCH_STORE_ONLY=1 leaves out the paging baseline (minutes at 10^6).
+        let store_only = std::env::var_os("LETTING_BENCH_STORE_ONLY").is_some();
+        let modes: &[bool] = if store_only { &[false] } else { &[false, true] };
+        for &paging in modes {
             // Each measurement in a process of its own, so that its peak memory is its own.
             let output = std::process::Command::new(std::env::current_exe()?)
                 .arg("--bench")
