@@ -56,6 +56,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t, global = true)]
         format: Format,
     },
+    /// Add caseworker console users (username and password, stored as an Argon2 hash).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
     /// Load organisations, areas and departments from a TOML or CSV file.
     Import {
         file: PathBuf,
@@ -126,6 +133,16 @@ struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics [default: off].
     #[arg(long, env = "LETTING_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Address of the caseworker console (HTTP) [default: 127.0.0.1:8080].
+    #[arg(long, env = "LETTING_CONSOLE_LISTEN")]
+    console_listen: Option<SocketAddr>,
+    /// Mark the console's session cookie Secure: the console is reached over HTTPS (a
+    /// TLS-terminating proxy in front of it).
+    #[arg(long, env = "LETTING_CONSOLE_SECURE_COOKIES")]
+    console_secure_cookies: bool,
+    /// Serve no caseworker console.
+    #[arg(long, env = "LETTING_NO_CONSOLE")]
+    no_console: bool,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "LETTING_LOG_JSON")]
     log_json: bool,
@@ -187,6 +204,12 @@ enum KeysCommand {
     Revoke { id: String },
 }
 
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add a user; the password is read from standard input (asked for at a terminal).
+    Add(cli::users::AddArgs),
+}
+
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LETTING_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,refinery_core=warn"));
@@ -238,6 +261,18 @@ fn settings(args: ServeArgs) -> anyhow::Result<cli::serve::Settings> {
             .or(file.concurrency_limit)
             .unwrap_or(1024),
         metrics_listen: args.metrics_listen.or(file.metrics_listen),
+        console_listen: if args.no_console || file.no_console == Some(true) {
+            None
+        } else {
+            Some(match args.console_listen.or(file.console_listen) {
+                Some(a) => a,
+                None => cli::serve::DEFAULT_CONSOLE_LISTEN
+                    .parse()
+                    .context("default console address")?,
+            })
+        },
+        console_secure_cookies: args.console_secure_cookies
+            || file.console_secure_cookies == Some(true),
     })
 }
 
@@ -318,6 +353,11 @@ fn main() -> ExitCode {
                 })
                 .map(|()| Status::Ok)
         }
+        Command::Users { command, db } => match command {
+            UsersCommand::Add(args) => runtime()
+                .and_then(|rt| rt.block_on(cli::users::add(&db.database_url, args, &mut stdout)))
+                .map(|()| Status::Ok),
+        },
         Command::Import {
             file,
             db,

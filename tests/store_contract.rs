@@ -1076,7 +1076,11 @@ async fn console_users(store: &Store) {
         tx.user("kirsten").await?,
         tx.user("Kirsten").await?,
     ));
-    assert_eq!(found, Some(user), "the first user stands, exactly as written");
+    assert_eq!(
+        found,
+        Some(user),
+        "the first user stands, exactly as written"
+    );
     assert_eq!(missing, None, "usernames are compared exactly");
     // A read transaction does not write.
     let refused = store

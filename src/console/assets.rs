@@ -12,8 +12,12 @@ macro_rules! asset {
     ($path:literal) => {
         (
             $path,
-            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/console/assets/dkfds/", $path))
-                .as_slice(),
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/console/assets/dkfds/",
+                $path
+            ))
+            .as_slice(),
         )
     };
 }

@@ -30,11 +30,7 @@ impl ConsoleError {
     pub fn page(&self, lang: Lang) -> Response {
         let status = match self {
             ConsoleError::SignInRequired => {
-                return (
-                    StatusCode::SEE_OTHER,
-                    [(header::LOCATION, "/signin")],
-                )
-                    .into_response();
+                return (StatusCode::SEE_OTHER, [(header::LOCATION, "/signin")]).into_response();
             }
             ConsoleError::Csrf => StatusCode::FORBIDDEN,
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -58,11 +54,16 @@ impl ConsoleError {
         let heading = match status {
             StatusCode::FORBIDDEN => lang.t("Ikke tilladt", "Not allowed"),
             StatusCode::NOT_FOUND => lang.t("Ikke fundet", "Not found"),
-            StatusCode::BAD_REQUEST => lang.t("Formularen skal rettes", "The form needs correcting"),
-            StatusCode::CONFLICT => lang.t("Det kan ikke lade sig gøre nu", "This cannot be done now"),
-            StatusCode::UNPROCESSABLE_ENTITY => {
-                lang.t("Reglerne kan ikke afgøre sagen", "The rules cannot decide this case")
+            StatusCode::BAD_REQUEST => {
+                lang.t("Formularen skal rettes", "The form needs correcting")
             }
+            StatusCode::CONFLICT => {
+                lang.t("Det kan ikke lade sig gøre nu", "This cannot be done now")
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => lang.t(
+                "Reglerne kan ikke afgøre sagen",
+                "The rules cannot decide this case",
+            ),
             _ => lang.t("Der opstod en fejl", "Something went wrong"),
         };
         let message = match self {

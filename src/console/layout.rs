@@ -52,11 +52,17 @@ fn who(lang: Lang, cw: &Caseworker) -> String {
             format!("{} {municipality}", lang.t("Kommune", "Municipality"))
         }
         Principal::Organisation { organisation, .. } => {
-            format!("{} {organisation}", lang.t("Boligorganisation", "Housing organisation"))
+            format!(
+                "{} {organisation}",
+                lang.t("Boligorganisation", "Housing organisation")
+            )
         }
         Principal::Auditor { municipality } => format!(
             "{} {municipality}",
-            lang.t("Revisor (kun læse), kommune", "Auditor (read only), municipality")
+            lang.t(
+                "Revisor (kun læse), kommune",
+                "Auditor (read only), municipality"
+            )
         ),
     };
     format!("{}, {role}", cw.signed.caseworker)
@@ -68,10 +74,26 @@ pub fn page(cw: &Caseworker, nav: Nav, title: &str, body: Markup) -> Markup {
     let organisation = matches!(cw.signed.principal, Principal::Organisation { .. });
     let entries: Vec<(Nav, &str, &str)> = [
         (Nav::Queue, "/queue", lang.t("Godkendelser", "Approvals")),
-        (Nav::Decisions, "/decisions", lang.t("Afgørelser", "Decisions")),
-        (Nav::Referrals, "/referrals", lang.t("Anvisninger", "Referrals")),
-        (Nav::Grants, "/grants", lang.t("Flyttetilskud", "Relocation grants")),
-        (Nav::Report, "/report", lang.t("Kvartalsrapport", "Quarterly report")),
+        (
+            Nav::Decisions,
+            "/decisions",
+            lang.t("Afgørelser", "Decisions"),
+        ),
+        (
+            Nav::Referrals,
+            "/referrals",
+            lang.t("Anvisninger", "Referrals"),
+        ),
+        (
+            Nav::Grants,
+            "/grants",
+            lang.t("Flyttetilskud", "Relocation grants"),
+        ),
+        (
+            Nav::Report,
+            "/report",
+            lang.t("Kvartalsrapport", "Quarterly report"),
+        ),
         (Nav::Areas, "/areas", lang.t("Boligområder", "Areas")),
     ]
     .into_iter()

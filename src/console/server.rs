@@ -45,7 +45,10 @@ pub fn router(ledger: Ledger, options: ConsoleOptions) -> Router {
     };
     Router::new()
         .route("/", get(pages::start))
-        .route("/signin", get(pages::signin::form).post(pages::signin::submit))
+        .route(
+            "/signin",
+            get(pages::signin::form).post(pages::signin::submit),
+        )
         .route("/signout", post(pages::signin::signout))
         .route("/queue", get(pages::queue::show))
         .route("/lettings/{id}", get(pages::letting::show))
@@ -54,8 +57,14 @@ pub fn router(ledger: Ledger, options: ConsoleOptions) -> Router {
         .route("/lettings/{id}/offer", post(pages::letting::offer))
         .route("/decisions", get(pages::decision::lookup))
         .route("/decisions/{id}", get(pages::decision::show))
-        .route("/referrals", get(pages::cases::referral_form).post(pages::cases::referral_submit))
-        .route("/grants", get(pages::cases::grant_form).post(pages::cases::grant_submit))
+        .route(
+            "/referrals",
+            get(pages::cases::referral_form).post(pages::cases::referral_submit),
+        )
+        .route(
+            "/grants",
+            get(pages::cases::grant_form).post(pages::cases::grant_submit),
+        )
         .route("/report", get(pages::report::show))
         .route("/report/full", get(pages::report::full))
         .route("/areas", get(pages::report::areas))
@@ -88,10 +97,19 @@ async fn headers(request: Request, next: Next) -> Response {
         h.append(header::SET_COOKIE, v);
     }
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

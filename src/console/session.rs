@@ -42,15 +42,15 @@ pub struct Sessions {
 /// A random token of 32 bytes, hex.
 pub fn token() -> Result<String, ConsoleError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| ConsoleError::Internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ConsoleError::Internal(format!("no randomness: {e}")))?;
     Ok(hex::encode(bytes))
 }
 
 /// Compares two tokens in time independent of where they differ.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -160,7 +160,10 @@ pub struct Visitor {
 impl FromRequestParts<AppState> for Visitor {
     type Rejection = ConsoleError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let session = cookie(&parts.headers, SESSION_COOKIE)
             .and_then(|id| state.sessions.get(id).map(|s| (id.to_owned(), s)));
         Ok(Visitor {
@@ -194,14 +197,20 @@ impl Caseworker {
 impl FromRequestParts<AppState> for Caseworker {
     type Rejection = ConsoleError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let visitor = Visitor::from_request_parts(parts, state).await?;
         match visitor.session {
-            Some((_, Session {
-                signed: Some(signed),
-                csrf,
-                ..
-            })) => Ok(Caseworker {
+            Some((
+                _,
+                Session {
+                    signed: Some(signed),
+                    csrf,
+                    ..
+                },
+            )) => Ok(Caseworker {
                 signed,
                 csrf,
                 lang: visitor.lang,

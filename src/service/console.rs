@@ -95,7 +95,13 @@ async fn all_cases(
     loop {
         let after = out.last().map(|r| r.id.clone());
         let page = tx
-            .cases(kind, Some(status), municipality, after.as_deref(), LIST_LIMIT)
+            .cases(
+                kind,
+                Some(status),
+                municipality,
+                after.as_deref(),
+                LIST_LIMIT,
+            )
             .await?;
         let full = page.len() == LIST_LIMIT as usize;
         out.extend(page);
@@ -175,9 +181,7 @@ impl Ledger {
                 })
             })
             .await?;
-        items.sort_by(|a, b| {
-            (a.state.date, &a.letting_id).cmp(&(b.state.date, &b.letting_id))
-        });
+        items.sort_by(|a, b| (a.state.date, &a.letting_id).cmp(&(b.state.date, &b.letting_id)));
         Ok(items)
     }
 
@@ -255,8 +259,7 @@ impl Ledger {
                             continue;
                         };
                         // The same test `make_replacement_offer` applies.
-                        if outside_exposed && matches!(&*class.class, "exposed" | "hard_exposed")
-                        {
+                        if outside_exposed && matches!(&*class.class, "exposed" | "hard_exposed") {
                             continue;
                         }
                         out.push(OpenVacancy {

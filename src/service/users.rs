@@ -3,8 +3,8 @@
 //! itself. Either way the console acts as that principal, and the caseworker's name (the
 //! username, or the key's id) goes on every act.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
@@ -137,8 +137,9 @@ impl Ledger {
         if !matches {
             return Err(refused());
         }
-        let principal = Principal::parse(&row.principal, &row.municipality)
-            .ok_or_else(|| ServiceError::Corrupt("the user's principal is not recognised".into()))?;
+        let principal = Principal::parse(&row.principal, &row.municipality).ok_or_else(|| {
+            ServiceError::Corrupt("the user's principal is not recognised".into())
+        })?;
         Ok(SignedIn {
             principal,
             caseworker: row.username,

@@ -19,7 +19,11 @@ use crate::service::{DecideGrant, Principal, RecordReferral};
 
 const BENEFITS: &[(&str, &str, &str)] = &[
     ("cash_benefit", "kontanthjælp", "cash benefit"),
-    ("introduction_allowance", "introduktionsydelse", "introduction allowance"),
+    (
+        "introduction_allowance",
+        "introduktionsydelse",
+        "introduction allowance",
+    ),
     ("start_aid", "starthjælp", "start aid"),
 ];
 
@@ -42,12 +46,27 @@ fn household(
     benefit: &str,
     benefit_since: &str,
 ) -> Result<Household, Failure> {
-    let applicant_ref = nonempty(applicant_ref)
-        .ok_or_else(|| bad(lang, lang.t("Skriv ansøgerens reference.", "Give the applicant's reference.").into()))?;
+    let applicant_ref = nonempty(applicant_ref).ok_or_else(|| {
+        bad(
+            lang,
+            lang.t(
+                "Skriv ansøgerens reference.",
+                "Give the applicant's reference.",
+            )
+            .into(),
+        )
+    })?;
     let age = match nonempty(age) {
         None => None,
         Some(a) => Some(a.parse::<u32>().ok().filter(|a| *a <= 130).ok_or_else(|| {
-            bad(lang, lang.t("Alder skal være et helt tal.", "Age must be a whole number.").into())
+            bad(
+                lang,
+                lang.t(
+                    "Alder skal være et helt tal.",
+                    "Age must be a whole number.",
+                )
+                .into(),
+            )
         })?),
     };
     let mut benefits = Vec::new();
@@ -116,7 +135,12 @@ pub async fn referral_form(State(state): State<AppState>, cw: Caseworker) -> Pag
     let today = state.ledger.today();
     let vacancies = state
         .ledger
-        .open_vacancies(&cw.signed.principal, today, false, Some(Channel::MunicipalReferral))
+        .open_vacancies(
+            &cw.signed.principal,
+            today,
+            false,
+            Some(Channel::MunicipalReferral),
+        )
         .await
         .or_page(lang)?;
     let municipality = matches!(cw.signed.principal, Principal::Municipality { .. });
@@ -209,12 +233,27 @@ fn dkk(lang: Lang, text: &str) -> Result<Option<Money>, Failure> {
         .parse()
         .ok()
         .filter(|d: &Decimal| d.scale() <= 2 && !d.is_sign_negative())
-        .ok_or_else(|| bad(lang, lang.t("Beløbet skal være kroner, fx 15000 eller 15000,50.", "The amount must be kroner, such as 15000 or 15000.50.").into()))?;
+        .ok_or_else(|| {
+            bad(
+                lang,
+                lang.t(
+                    "Beløbet skal være kroner, fx 15000 eller 15000,50.",
+                    "The amount must be kroner, such as 15000 or 15000.50.",
+                )
+                .into(),
+            )
+        })?;
     let ore = (value * Decimal::from(100))
         .trunc()
         .to_string()
         .parse::<i64>()
-        .map_err(|_| bad(lang, lang.t("Beløbet er for stort.", "The amount is too large.").into()))?;
+        .map_err(|_| {
+            bad(
+                lang,
+                lang.t("Beløbet er for stort.", "The amount is too large.")
+                    .into(),
+            )
+        })?;
     Ok(Some(Money::from_ore(ore)))
 }
 
@@ -222,7 +261,10 @@ fn dkk(lang: Lang, text: &str) -> Result<Option<Money>, Failure> {
 pub async fn grant_form(State(state): State<AppState>, cw: Caseworker) -> Page {
     let lang = cw.lang;
     let today = state.ledger.today();
-    let pool = state.ledger.grant_pool(&cw.signed.principal, today.year()).await;
+    let pool = state
+        .ledger
+        .grant_pool(&cw.signed.principal, today.year())
+        .await;
     let municipality = matches!(cw.signed.principal, Principal::Municipality { .. });
     let title = lang.t("Flyttetilskud", "Relocation grants");
     let body = html! {

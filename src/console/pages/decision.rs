@@ -17,7 +17,10 @@ use crate::service::explanation_of;
 /// A decision's kind as a caseworker reads it.
 pub fn kind_label(lang: Lang, kind: &str) -> String {
     let (da, en) = match kind {
-        "channel_assignment" => ("Udlejningsvej for ledig bolig", "Letting channel of a vacancy"),
+        "channel_assignment" => (
+            "Udlejningsvej for ledig bolig",
+            "Letting channel of a vacancy",
+        ),
         "letting" => ("Forslag om udlejning", "Proposed letting"),
         "approval" => ("Kommunens godkendelse", "The municipality's approval"),
         "municipal_rejection" => ("Kommunens afvisning", "The municipality's rejection"),

@@ -28,7 +28,10 @@ fn done_text(lang: Lang, done: &str) -> Option<&'static str> {
     match done {
         "approved" => Some(lang.t("Udlejningen er godkendt.", "The letting was approved.")),
         "rejected" => Some(lang.t("Udlejningen er afvist.", "The letting was rejected.")),
-        "offered" => Some(lang.t("Erstatningsboligen er tilbudt.", "The replacement dwelling was offered.")),
+        "offered" => Some(lang.t(
+            "Erstatningsboligen er tilbudt.",
+            "The replacement dwelling was offered.",
+        )),
         _ => None,
     }
 }
@@ -82,7 +85,11 @@ fn acts(cw: &Caseworker, view: &LettingView, today: chrono::NaiveDate) -> Markup
     }
 }
 
-async fn offer_form(state: &AppState, cw: &Caseworker, view: &LettingView) -> Result<Markup, Failure> {
+async fn offer_form(
+    state: &AppState,
+    cw: &Caseworker,
+    view: &LettingView,
+) -> Result<Markup, Failure> {
     let lang = cw.lang;
     let today = state.ledger.today();
     let vacancies = state
@@ -132,7 +139,11 @@ pub async fn show(
     Query(done): Query<Done>,
 ) -> Page {
     let lang = cw.lang;
-    let view = state.ledger.letting(&cw.signed.principal, &id).await.or_page(lang)?;
+    let view = state
+        .ledger
+        .letting(&cw.signed.principal, &id)
+        .await
+        .or_page(lang)?;
     let s = &view.state;
     let municipality = matches!(cw.signed.principal, Principal::Municipality { .. });
     let pending = view.status == "pending_municipal_approval";
@@ -142,7 +153,11 @@ pub async fn show(
     } else {
         None
     };
-    let title = format!("{} {}", lang.t("Udlejning til", "Letting to"), s.applicant_ref);
+    let title = format!(
+        "{} {}",
+        lang.t("Udlejning til", "Letting to"),
+        s.applicant_ref
+    );
     let body = html! {
         @if let Some(text) = done_text(lang, &done.done) {
             (layout::success(text))
@@ -237,7 +252,11 @@ async fn decide(state: AppState, cw: Caseworker, id: String, form: ActForm, appr
             ),
         ));
     }
-    let date = form_date(lang, lang.t("Afgørelsesdato", "Date of decision"), &form.date)?;
+    let date = form_date(
+        lang,
+        lang.t("Afgørelsesdato", "Date of decision"),
+        &form.date,
+    )?;
     let act = MunicipalAct {
         letting_id: id.clone(),
         date,
@@ -298,7 +317,11 @@ pub async fn offer(
 ) -> Page {
     csrf(&cw, &form.csrf)?;
     let lang = cw.lang;
-    let date = form_date(lang, lang.t("Dato for tilbuddet", "Date of the offer"), &form.date)?;
+    let date = form_date(
+        lang,
+        lang.t("Dato for tilbuddet", "Date of the offer"),
+        &form.date,
+    )?;
     let made = state
         .ledger
         .make_replacement_offer(

@@ -46,7 +46,11 @@ pub fn html(markup: Markup) -> Response {
 
 /// 303 to `location`: the answer to every successful form.
 pub fn see_other(location: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_owned())],
+    )
+        .into_response()
 }
 
 /// `GET /`: the work a caseworker starts from.
@@ -73,11 +77,7 @@ pub fn nonempty(text: &str) -> Option<String> {
 }
 
 /// A date from a form field (`YYYY-MM-DD`), or 400 naming the field.
-pub fn form_date(
-    lang: Lang,
-    field: &str,
-    text: &str,
-) -> Result<chrono::NaiveDate, Failure> {
+pub fn form_date(lang: Lang, field: &str, text: &str) -> Result<chrono::NaiveDate, Failure> {
     chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
         Failure(
             lang,

@@ -50,7 +50,10 @@ pub async fn show(
         items.clone()
     };
     let areas: BTreeSet<&str> = all.iter().map(|i| i.state.area.as_str()).collect();
-    let organisations: BTreeSet<&str> = all.iter().filter_map(|i| i.organisation.as_deref()).collect();
+    let organisations: BTreeSet<&str> = all
+        .iter()
+        .filter_map(|i| i.organisation.as_deref())
+        .collect();
     let title = lang.t("Lejemål til godkendelse", "Lettings awaiting approval");
     let body = html! {
         h1 { (title) }

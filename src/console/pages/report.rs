@@ -21,7 +21,7 @@ use crate::report::render::{Format, render};
 use crate::report::{Period, quarter_of};
 
 /// Decision ids listed under a figure, at most.
-const IDS_SHOWN: usize = 100;
+const IDS_SHOWN: usize = 500;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct PeriodQuery {
@@ -35,7 +35,8 @@ pub struct PeriodQuery {
 
 impl PeriodQuery {
     fn period(&self, lang: Lang, today: NaiveDate) -> Result<Period, Failure> {
-        let bad = |e: crate::report::ReportError| Failure(lang, ConsoleError::BadRequest(e.to_string()));
+        let bad =
+            |e: crate::report::ReportError| Failure(lang, ConsoleError::BadRequest(e.to_string()));
         match (nonempty(&self.from), nonempty(&self.to)) {
             (Some(from), Some(to)) => {
                 let from = super::form_date(lang, lang.t("Fra", "From"), &from)?;
@@ -119,7 +120,11 @@ fn picker(lang: Lang, action: &str, q: &PeriodQuery, period: &Period) -> Markup 
 }
 
 /// `GET /report`.
-pub async fn show(State(state): State<AppState>, cw: Caseworker, Query(q): Query<PeriodQuery>) -> Page {
+pub async fn show(
+    State(state): State<AppState>,
+    cw: Caseworker,
+    Query(q): Query<PeriodQuery>,
+) -> Page {
     let lang = cw.lang;
     let period = q.period(lang, state.ledger.today())?;
     let report = state
@@ -129,7 +134,11 @@ pub async fn show(State(state): State<AppState>, cw: Caseworker, Query(q): Query
         .or_page(lang)?;
     let c = &report.combined_letting;
     let o = &report.replacement_offers;
-    let title = format!("{} {}", lang.t("Kvartalsrapport", "Quarterly report"), report.period.label);
+    let title = format!(
+        "{} {}",
+        lang.t("Kvartalsrapport", "Quarterly report"),
+        report.period.label
+    );
     let body = html! {
         h1 { (title) }
         p { (report.period.from) " – " (report.period.to) ". " (report.decisions_in_period) " " (lang.t("afgørelser i perioden.", "decisions in the period.")) }
@@ -187,7 +196,11 @@ pub async fn show(State(state): State<AppState>, cw: Caseworker, Query(q): Query
 }
 
 /// `GET /report/full`: the report in its own HTML rendering (inline charts and styles).
-pub async fn full(State(state): State<AppState>, cw: Caseworker, Query(q): Query<PeriodQuery>) -> Page {
+pub async fn full(
+    State(state): State<AppState>,
+    cw: Caseworker,
+    Query(q): Query<PeriodQuery>,
+) -> Page {
     let lang = cw.lang;
     let period = q.period(lang, state.ledger.today())?;
     let mut report = state
@@ -216,12 +229,26 @@ pub struct YearQuery {
 }
 
 /// `GET /areas`: every area's class over a year.
-pub async fn areas(State(state): State<AppState>, cw: Caseworker, Query(q): Query<YearQuery>) -> Page {
+pub async fn areas(
+    State(state): State<AppState>,
+    cw: Caseworker,
+    Query(q): Query<YearQuery>,
+) -> Page {
     let lang = cw.lang;
     let year = match nonempty(&q.year) {
-        Some(y) => y.parse::<i32>().ok().filter(|y| (1990..=2100).contains(y)).ok_or_else(|| {
-            Failure(lang, ConsoleError::BadRequest(lang.t("Året skal være et årstal.", "The year must be a year.").into()))
-        })?,
+        Some(y) => y
+            .parse::<i32>()
+            .ok()
+            .filter(|y| (1990..=2100).contains(y))
+            .ok_or_else(|| {
+                Failure(
+                    lang,
+                    ConsoleError::BadRequest(
+                        lang.t("Året skal være et årstal.", "The year must be a year.")
+                            .into(),
+                    ),
+                )
+            })?,
         None => state.ledger.today().year(),
     };
     let (from, to) = (
