@@ -60,8 +60,6 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
-        #[command(flatten)]
-        db: DatabaseArgs,
     },
     /// Load organisations, areas and departments from a TOML or CSV file.
     Import {
@@ -353,9 +351,9 @@ fn main() -> ExitCode {
                 })
                 .map(|()| Status::Ok)
         }
-        Command::Users { command, db } => match command {
+        Command::Users { command } => match command {
             UsersCommand::Add(args) => runtime()
-                .and_then(|rt| rt.block_on(cli::users::add(&db.database_url, args, &mut stdout)))
+                .and_then(|rt| rt.block_on(cli::users::add(args, &mut stdout)))
                 .map(|()| Status::Ok),
         },
         Command::Import {

@@ -556,3 +556,129 @@ async fn every_page_answers_for_the_municipality() {
         StatusCode::BAD_REQUEST
     );
 }
+
+/// `letting users add` stores a user whose password signs in; `letting serve` prints the
+/// console's address and serves it, and stops it with the gRPC server on SIGTERM.
+#[tokio::test(flavor = "multi_thread")]
+async fn letting_serve_serves_the_console_and_users_add_makes_a_user() {
+    use std::io::{Read, Write as _};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("letting.db").display());
+    let bin = env!("CARGO_BIN_EXE_letting");
+    let mut add = Command::new(bin)
+        .args([
+            "users",
+            "add",
+            "--username",
+            "kirsten",
+            "--role",
+            "municipality",
+        ])
+        .args(["--database-url", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("added console user `kirsten`"));
+    let again = Command::new(bin)
+        .args(["users", "add", "--username", "kirsten", "--role", "auditor"])
+        .args(["--database-url", &url])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "a short (empty) password or a taken name is refused"
+    );
+
+    {
+        let store = std::sync::Arc::new(letting_rules::store::Store::open(&url).await.unwrap());
+        let book = letting_rules::rules::load_sources(&letting_rules::rules::embedded::files())
+            .unwrap()
+            .book;
+        let ledger = letting_rules::service::Ledger::new(
+            store.clone(),
+            book,
+            letting_rules::service::Clock::system(),
+        );
+        let signed = ledger.sign_in_password("kirsten", PASSWORD).await.unwrap();
+        assert_eq!(signed.caseworker, "kirsten");
+        assert!(
+            ledger
+                .sign_in_password("kirsten", "wrong password")
+                .await
+                .is_err()
+        );
+        store.close().await;
+    }
+
+    let mut serve = Command::new(bin)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--console-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--database-url", &url])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.path().join("stdout.log")).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let addr = loop {
+        let out = std::fs::read_to_string(dir.path().join("stdout.log")).unwrap_or_default();
+        if let Some(rest) = out.split("caseworker console on http://").nth(1)
+            && let Some(addr) = rest.split('/').next()
+        {
+            break addr.to_owned();
+        }
+        assert!(serve.try_wait().unwrap().is_none(), "serve exited: {out}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no console address: {out}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+    tcp.write_all(
+        format!("GET /signin HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("/assets/dkfds/css/dkfds.min.css"));
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-security-policy")
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = serve.wait().unwrap();
+    let out = std::fs::read_to_string(dir.path().join("stdout.log")).unwrap_or_default();
+    assert!(status.success(), "{out}");
+    assert!(out.contains("stopped cleanly"));
+}

@@ -22,6 +22,9 @@ pub struct AddArgs {
     pub role: String,
     #[arg(long, default_value = "0101")]
     pub municipality: String,
+    /// sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, env = "LETTING_DATABASE_URL", default_value = super::serve::DEFAULT_DATABASE)]
+    pub database_url: String,
 }
 
 /// Reads one line: the password. At a terminal, echo is turned off while it is typed.
@@ -43,7 +46,8 @@ fn read_password() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
-pub async fn add(database_url: &str, args: AddArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn add(args: AddArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let database_url = args.database_url.as_str();
     let Some(principal) = Principal::parse(&args.role, &args.municipality) else {
         bail!(
             "`{}` is not a role: use municipality, auditor or organisation:ID",
