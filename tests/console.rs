@@ -320,6 +320,17 @@ async fn rejecting_shows_the_replacement_obligation_and_the_offer_is_outside_exp
         )
         .await;
     assert_eq!(offered.status, StatusCode::SEE_OTHER, "{}", offered.body);
+    let offer_decision = offered
+        .location
+        .as_deref()
+        .and_then(|l| l.split("decision=").nth(1))
+        .unwrap()
+        .to_owned();
+    let printed = c.get(&format!("/decisions/{offer_decision}")).await;
+    assert!(
+        printed.body.contains("id=\"decision-caseworker\">kirsten<"),
+        "the offer names the caseworker"
+    );
     let last = c.get(offered.location.as_deref().unwrap()).await;
     assert!(last.body.contains("Tilbudt ved tilbud"));
     assert!(
@@ -681,4 +692,53 @@ async fn letting_serve_serves_the_console_and_users_add_makes_a_user() {
     let out = std::fs::read_to_string(dir.path().join("stdout.log")).unwrap_or_default();
     assert!(status.success(), "{out}");
     assert!(out.contains("stopped cleanly"));
+}
+
+/// Every act names the caseworker in the decision log: a grant decided in the console
+/// carries the signed-in user, and its decision page shows the year's pool and the name.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_decided_in_the_console_records_the_caseworker() {
+    let fx = Fixture::new().await;
+    let mut c = fx.client();
+    c.sign_in("kirsten").await;
+    let page = c.get("/grants").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"pool-remaining\""));
+    let done = c
+        .post(
+            "/grants",
+            form(&[
+                ("csrf", &page.csrf()),
+                ("key", &page.form_key("/grants")),
+                ("applicant_ref", "hh-console-1"),
+                ("age", "44"),
+                ("benefit", "cash_benefit"),
+                ("benefit_since", ""),
+                ("purpose", "move_out_of_exposed_area"),
+                ("amount", ""),
+                ("current_area_class", "exposed"),
+                ("resource_weak", "true"),
+                ("date", "2007-12-31"),
+            ]),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let location = done.location.unwrap();
+    let id = location.strip_prefix("/decisions/").unwrap();
+    let logged = fx
+        .ledger
+        .get_decision(
+            &letting_rules::service::Principal::Auditor {
+                municipality: "0101".into(),
+            },
+            id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        letting_rules::service::caseworker_of(&logged.body),
+        Some("kirsten")
+    );
+    let shown = c.get(&location).await;
+    assert!(shown.body.contains("id=\"decision-caseworker\">kirsten<"));
 }

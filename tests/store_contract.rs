@@ -1613,6 +1613,7 @@ fn grant_request(reference: &str, amount: Option<Money>) -> DecideGrant {
         purpose: "special_housing".into(),
         amount,
         date: date(2007, 5, 1),
+        caseworker: None,
     }
 }
 
@@ -1878,6 +1879,7 @@ async fn retried_at_once_make_replacement_offer(store: &Arc<Store>) {
             letting_id: letting_id.clone(),
             vacancy_id: vacancy_id.clone(),
             date: date(2007, 3, day),
+            caseworker: None,
         };
         let key = format!("offer-{round}");
         let call = |c: MakeOffer| {
@@ -1909,6 +1911,7 @@ async fn retried_at_once_record_replacement_offer_answer(store: &Arc<Store>) {
             letting_id,
             vacancy_id,
             date: date(2007, 3, 15),
+            caseworker: None,
         };
         let offer_id = ledger
             .make_replacement_offer(&m, &format!("offer-{round}"), offer)
@@ -1972,6 +1975,7 @@ async fn retried_at_once_record_municipal_referral(store: &Arc<Store>) {
             vacancy_id: vacancy_id.clone(),
             household: in_work(reference, 37),
             date: date(2007, 3, 2),
+            caseworker: None,
         };
         let key = format!("referral-{round}");
         let call = |c: RecordReferral| {

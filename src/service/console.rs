@@ -75,6 +75,18 @@ pub fn explanation_of(body: &Body) -> Option<&Explanation> {
     }
 }
 
+/// The caseworker an act records, if it names one.
+pub fn caseworker_of(body: &Body) -> Option<&str> {
+    let name = match body {
+        Body::Approval(b) | Body::MunicipalRejection(b) => Some(b.act.caseworker.as_str()),
+        Body::ReplacementOffer(b) => b.request.caseworker.as_deref(),
+        Body::Referral(b) => b.caseworker.as_deref(),
+        Body::Grant(b) => b.caseworker.as_deref(),
+        _ => None,
+    };
+    name.filter(|n| !n.is_empty())
+}
+
 fn visible(principal: &Principal, row: &CaseRow) -> bool {
     row.municipality == principal.municipality()
         && match principal {

@@ -213,6 +213,7 @@ pub async fn referral_submit(
         vacancy_id: f.vacancy_id.trim().to_owned(),
         household: household(lang, &f.applicant_ref, &f.age, &f.benefit, &f.benefit_since)?,
         date: form_date(lang, lang.t("Dato", "Date"), &f.date)?,
+        caseworker: Some(cw.signed.caseworker.clone()),
     };
     let done = state
         .ledger
@@ -266,6 +267,19 @@ pub async fn grant_form(State(state): State<AppState>, cw: Caseworker) -> Page {
         .grant_pool(&cw.signed.principal, today.year())
         .await;
     let municipality = matches!(cw.signed.principal, Principal::Municipality { .. });
+    // The purposes the rules in force name (their vocabulary), for the choice.
+    let purposes: Vec<(String, String)> = state
+        .ledger
+        .rules()
+        .in_force(cw.signed.principal.municipality(), today)
+        .map(|set| {
+            set.vocabulary
+                .grant_purposes
+                .iter()
+                .map(|t| (t.id.to_string(), lang.pick(&t.da, &t.en).to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
     let title = lang.t("Flyttetilskud", "Relocation grants");
     let body = html! {
         h1 { (title) }
@@ -293,7 +307,13 @@ pub async fn grant_form(State(state): State<AppState>, cw: Caseworker) -> Page {
                 (applicant_fields(lang))
                 div class="form-group" {
                     label class="form-label" for="purpose" { (lang.t("Formål", "Purpose")) }
-                    input class="form-input" type="text" id="purpose" name="purpose" value="relocation" required;
+                    @if purposes.is_empty() {
+                        input class="form-input" type="text" id="purpose" name="purpose" required;
+                    } @else {
+                        select class="form-select" id="purpose" name="purpose" required {
+                            @for (id, label) in &purposes { option value=(id) { (label) } }
+                        }
+                    }
                 }
                 div class="form-group" {
                     label class="form-label" for="amount" { (lang.t("Beløb i kroner (tom: regelsættets standardbeløb)", "Amount in kroner (empty: the rule set's standard amount)")) }
@@ -360,9 +380,10 @@ pub async fn grant_submit(
     household.current_area_class = nonempty(&f.current_area_class);
     let command = DecideGrant {
         household,
-        purpose: nonempty(&f.purpose).unwrap_or_else(|| "relocation".into()),
+        purpose: f.purpose.trim().to_owned(),
         amount: dkk(lang, &f.amount)?,
         date: form_date(lang, lang.t("Dato", "Date"), &f.date)?,
+        caseworker: Some(cw.signed.caseworker.clone()),
     };
     let done = state
         .ledger

@@ -11,8 +11,7 @@ use crate::console::i18n::Lang;
 use crate::console::layout::{self, Nav};
 use crate::console::server::AppState;
 use crate::console::session::Caseworker;
-use crate::log::Body;
-use crate::service::explanation_of;
+use crate::service::{caseworker_of, explanation_of};
 
 /// A decision's kind as a caseworker reads it.
 pub fn kind_label(lang: Lang, kind: &str) -> String {
@@ -78,12 +77,7 @@ pub async fn show(State(state): State<AppState>, cw: Caseworker, Path(id): Path<
         .await
         .or_page(lang)?;
     let r = &logged.record;
-    let caseworker = match &logged.body {
-        Body::Approval(a) | Body::MunicipalRejection(a) if !a.act.caseworker.is_empty() => {
-            Some(a.act.caseworker.clone())
-        }
-        _ => None,
-    };
+    let caseworker = caseworker_of(&logged.body);
     let title = format!("{}, {}", kind_label(lang, r.kind.as_str()), r.event_date);
     let body = html! {
         h1 { (title) }

@@ -331,6 +331,7 @@ pub async fn offer(
                 letting_id: id.clone(),
                 vacancy_id: form.vacancy_id.trim().to_owned(),
                 date,
+                caseworker: Some(cw.signed.caseworker.clone()),
             },
         )
         .await
