@@ -488,7 +488,7 @@ async fn the_queue_filters_and_reads_as_recorded() {
     let area = rows[0].split(" | ").nth(1).unwrap().to_owned();
     let filtered = c.get(&format!("/queue?area={area}")).await;
     let n = queue_count(&filtered.body);
-    assert!(n >= 1 && n <= 8);
+    assert!((1..=8).contains(&n));
     assert!(
         queue_rows(&filtered.body)
             .iter()
