@@ -742,3 +742,63 @@ async fn a_grant_decided_in_the_console_records_the_caseworker() {
     let shown = c.get(&location).await;
     assert!(shown.body.contains("id=\"decision-caseworker\">kirsten<"));
 }
+
+/// With a TLS pair the console speaks HTTPS and its session cookie is Secure.
+#[tokio::test(flavor = "multi_thread")]
+async fn over_tls_the_console_answers_https_with_a_secure_cookie() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_pem, key_pem) = (made.cert.pem(), made.signing_key.serialize_pem());
+    let fx = Fixture::new().await;
+    let router = letting_rules::console::router(
+        fx.ledger.clone(),
+        letting_rules::console::ConsoleOptions {
+            secure_cookies: true,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (c, k) = (cert_pem.clone(), key_pem.clone());
+    let server = tokio::spawn(async move {
+        letting_rules::console::serve_tls(listener, router, c.as_bytes(), k.as_bytes(), async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(made.cert.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.expect("a TLS handshake");
+    tls.write_all(b"GET /signin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: letting_session=")
+        })
+        .expect("a session cookie");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+
+    let _ = stop.send(());
+    server.await.unwrap().expect("served over TLS");
+}

@@ -225,7 +225,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {addr} for the console"))?;
             let local = console_listener.local_addr()?;
-            println!("letting serve: caseworker console on http://{local}/");
+            println!(
+                "letting serve: caseworker console on {}://{local}/",
+                if tls.is_some() { "https" } else { "http" }
+            );
             let router = console::router(
                 ledger.clone(),
                 console::ConsoleOptions {
@@ -233,13 +236,23 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 },
             );
             let mut stopped = console_stopped.clone();
-            Some(tokio::spawn(console::serve(
-                console_listener,
-                router,
-                async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                },
-            )))
+            let stop = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            // Over TLS with the gRPC server's pair when it has one.
+            let pair = tls.clone();
+            Some(tokio::spawn(async move {
+                match pair {
+                    Some((cert, key)) => {
+                        console::serve_tls(console_listener, router, &cert, &key, stop)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("the console's TLS: {e}"))
+                    }
+                    None => console::serve(console_listener, router, stop)
+                        .await
+                        .map_err(anyhow::Error::from),
+                }
+            }))
         }
         None => None,
     };

@@ -12,7 +12,8 @@
 //! - `explain.rs` — a decision's explanation as HTML;
 //! - `pages/` — one file per area: sign-in, queue, letting, decisions, referrals and
 //!   grants, report and areas;
-//! - `assets.rs` — the vendored DKFDS stylesheet, fonts and icons, embedded.
+//! - `assets.rs` — the vendored DKFDS stylesheet, fonts and icons, embedded;
+//! - `tls.rs` — the console over TLS, with the gRPC server's certificate.
 
 mod assets;
 mod error;
@@ -22,6 +23,8 @@ mod layout;
 mod pages;
 mod server;
 mod session;
+mod tls;
 
 pub use error::ConsoleError;
 pub use server::{ConsoleOptions, router, serve};
+pub use tls::{ConsoleTlsError, serve_tls};

@@ -1,6 +1,6 @@
-//! The console's router and listener. Plain HTTP/1.1 on its own address (the gRPC port
-//! stays gRPC); with `secure_cookies` the session cookie is marked Secure, for a console
-//! behind a TLS-terminating proxy or served over TLS.
+//! The console's router and its plain-HTTP listener, on an address of its own (the gRPC
+//! port stays gRPC; `tls.rs` serves the same router over TLS). With `secure_cookies` the
+//! session cookie is marked Secure: under TLS, or behind a TLS-terminating proxy.
 
 use std::future::Future;
 
