@@ -211,7 +211,7 @@ pub async fn full(
     report.generated_at = Some(chrono::Utc::now());
     let page = render(&report, Format::Html)
         .map_err(|e| Failure(lang, ConsoleError::Internal(e.to_string())))?;
-    let mut response = axum::response::Html(page).into_response();
+    let mut response = axum::response::Html(link_evidence(&page)).into_response();
     // Its own inline styles and its page check's script; nothing from elsewhere.
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
@@ -220,6 +220,33 @@ pub async fn full(
         ),
     );
     Ok(response)
+}
+
+/// The rendering lists the decisions behind each figure as ids (`<p class="ids">`); in
+/// the console each id links to its decision page.
+fn link_evidence(page: &str) -> String {
+    const OPEN: &str = "<p class=\"ids\">";
+    let mut out = String::with_capacity(page.len() * 2);
+    let mut rest = page;
+    while let Some(at) = rest.find(OPEN) {
+        let (before, after) = rest.split_at(at + OPEN.len());
+        out.push_str(before);
+        let end = after.find("</p>").unwrap_or(after.len());
+        let links: Vec<String> = after[..end]
+            .split_whitespace()
+            .map(|id| {
+                if id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                    format!("<a href=\"/decisions/{id}\">{id}</a>")
+                } else {
+                    id.to_owned()
+                }
+            })
+            .collect();
+        out.push_str(&links.join(" "));
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[derive(Debug, Default, Deserialize)]
