@@ -228,7 +228,8 @@ async fn approving_shrinks_the_queue_and_the_report_counts_it() {
     assert_eq!(full.status, StatusCode::OK);
     assert!(full.body.contains("Compliance report 2007Q4"));
     assert!(
-        full.body.contains(&format!("<a href=\"/decisions/{decision}\">{decision}</a>")),
+        full.body
+            .contains(&format!("<a href=\"/decisions/{decision}\">{decision}</a>")),
         "the full report's evidence links to the decisions"
     );
 }
@@ -618,5 +619,36 @@ async fn a_grant_decided_in_the_console_records_the_caseworker() {
         Some("kirsten")
     );
     let shown = c.get(&location).await;
+    assert!(shown.body.contains("id=\"decision-caseworker\">kirsten<"));
+}
+
+/// A referral recorded in the console: the rules decide it, and its decision names the
+/// caseworker.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_referral_recorded_in_the_console_records_the_caseworker() {
+    let fx = Fixture::new().await;
+    let mut c = fx.client();
+    c.sign_in("kirsten").await;
+    let page = c.get("/referrals").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let vacancy = console_support::first_option(&page.body, "vacancy_id");
+    let done = c
+        .post(
+            "/referrals",
+            form(&[
+                ("csrf", &page.csrf()),
+                ("key", &page.form_key("/referrals")),
+                ("vacancy_id", &vacancy),
+                ("applicant_ref", "hh-referral-1"),
+                ("age", "35"),
+                ("benefit", "cash_benefit"),
+                ("benefit_since", ""),
+                ("date", "2008-01-15"),
+            ]),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let shown = c.get(done.location.as_deref().unwrap()).await;
+    assert!(shown.body.contains("Kommunal anvisning"));
     assert!(shown.body.contains("id=\"decision-caseworker\">kirsten<"));
 }

@@ -211,6 +211,7 @@ async fn a_caseworker_works_the_queue_in_chromium() {
         ("/areas?year=2007", "11-areas"),
         ("/decisions", "12-find-decision"),
         ("/queue?lang=en", "13-queue-en"),
+        ("/report/full?quarter=2007Q4", "16-report-full"),
     ] {
         browser.goto(&format!("{base}{path}")).await;
         assert_eq!(browser.status().await, 200, "{path}");

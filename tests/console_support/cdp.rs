@@ -127,6 +127,14 @@ impl Browser {
 
     /// Sends one command (to the page once attached) and waits for its result.
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        match self.try_call(method, params).await {
+            Ok(v) => v,
+            Err(error) => panic!("{method} failed: {error}"),
+        }
+    }
+
+    /// As [`Browser::call`], with the protocol's error returned.
+    pub async fn try_call(&mut self, method: &str, params: Value) -> Result<Value, String> {
         self.next_id += 1;
         let id = self.next_id;
         let mut message = json!({"id": id, "method": method, "params": params});
@@ -149,9 +157,9 @@ impl Browser {
             let value: Value = serde_json::from_str(&text).expect("DevTools JSON");
             if value["id"].as_u64() == Some(id) {
                 if let Some(error) = value.get("error") {
-                    panic!("{method} failed: {error}");
+                    return Err(error.to_string());
                 }
-                return value["result"].clone();
+                return Ok(value["result"].clone());
             }
         }
     }
@@ -182,10 +190,15 @@ impl Browser {
     async fn wait_for_new_page(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
+            // While the page changes, the old document may vanish under the question.
             let ready = self
-                .eval("typeof window.__consoleTestOld === 'undefined' && document.readyState === 'complete'")
-                .await;
-            if ready == json!(true) {
+                .try_call(
+                    "Runtime.evaluate",
+                    json!({"expression": "typeof window.__consoleTestOld === 'undefined' && document.readyState === 'complete'", "returnByValue": true}),
+                )
+                .await
+                .map(|r| r["result"]["value"].clone());
+            if ready == Ok(json!(true)) {
                 return;
             }
             assert!(Instant::now() < deadline, "no new page within 30 s");

@@ -162,6 +162,14 @@ impl Page {
     }
 }
 
+/// The first option's value of the select named `name`.
+pub fn first_option(body: &str, name: &str) -> String {
+    let at = body
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no select {name}"));
+    attr_after(&body[at..], "<option value=\"").expect("an option")
+}
+
 fn attr_after(text: &str, marker: &str) -> Option<String> {
     let start = text.find(marker)? + marker.len();
     let end = text[start..].find('"')?;
