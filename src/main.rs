@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the gRPC service.
+    /// Run the gRPC service and the caseworker console.
     Serve(ServeArgs),
     /// Check or test the rule files.
     Rules {

@@ -165,17 +165,4 @@ impl Ledger {
             caseworker: format!("key:{}", row.id),
         })
     }
-
-    /// Whether an API key still stands (not revoked), for a session signed in with it.
-    pub async fn key_stands(&self, key_id: &str) -> Result<bool, ServiceError> {
-        let id = key_id.to_owned();
-        let row = self
-            .store
-            .read(move |tx| {
-                let id = id.clone();
-                Box::pin(async move { Ok::<_, ServiceError>(tx.api_key(&id).await?) })
-            })
-            .await?;
-        Ok(row.is_some_and(|r| r.revoked_at.is_none()))
-    }
 }

@@ -64,8 +64,8 @@ pub async fn start(visitor: Visitor) -> Response {
     }
 }
 
-/// Refuses an act to a read-only session before its form is read; the service checks
-/// again (an auditor's key is read-only there too).
+/// Refuses (403) a form whose CSRF token is not this session's, before anything in it is
+/// used.
 pub fn csrf(cw: &Caseworker, sent: &str) -> Result<(), Failure> {
     cw.check_csrf(sent).or_page(cw.lang)
 }
