@@ -463,12 +463,27 @@ async fn an_organisation_sees_only_its_own_lettings() {
         theirs.get(&format!("/decisions/{decision}")).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(theirs.get("/queue").await.status, StatusCode::FORBIDDEN);
+    let their_queue = theirs.get("/queue").await;
+    assert_eq!(their_queue.status, StatusCode::OK);
+    assert!(!queue_lettings(&their_queue.body).contains(&item.letting_id));
+    let asked = theirs.get(&format!("/queue?organisation={owner}")).await;
+    assert_eq!(
+        queue_count(&asked.body),
+        0,
+        "the filter cannot widen an organisation's view"
+    );
     assert_eq!(theirs.get("/report").await.status, StatusCode::FORBIDDEN);
 
     if ["kab", "fsb", "akb"].contains(&owner.as_str()) {
         let mut own = fx.client();
         own.sign_in(&format!("{owner}-sagsbehandler")).await;
+        let own_queue = queue_lettings(&own.get("/queue").await.body);
+        assert!(own_queue.contains(&item.letting_id));
+        let all_own = queue
+            .iter()
+            .filter(|i| i.organisation.as_deref() == Some(owner.as_str()))
+            .count();
+        assert_eq!(own_queue.len(), all_own, "its own lettings, all of them");
         let page = own.get(&format!("/lettings/{}", item.letting_id)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(

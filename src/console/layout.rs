@@ -97,7 +97,7 @@ pub fn page(cw: &Caseworker, nav: Nav, title: &str, body: Markup) -> Markup {
         (Nav::Areas, "/areas", lang.t("Boligområder", "Areas")),
     ]
     .into_iter()
-    .filter(|(n, _, _)| !organisation || *n == Nav::Decisions)
+    .filter(|(n, _, _)| !organisation || matches!(n, Nav::Queue | Nav::Decisions))
     .collect();
     html! {
         (DOCTYPE)

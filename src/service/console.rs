@@ -134,17 +134,22 @@ async fn decision_in(tx: &mut dyn Tx, id: &str) -> Result<Option<Logged>, Servic
 
 impl Ledger {
     /// Lettings awaiting the municipality's approval, oldest proposal first, with the
-    /// reasons the rules gave. The municipality and its auditors see them; an organisation
-    /// does not (as [`Ledger::pending_approvals`]).
+    /// reasons the rules gave. The municipality and its auditors see all of them; an
+    /// organisation sees only its own, whatever the filter asks.
     pub async fn approval_queue(
         &self,
         principal: &Principal,
-        filter: QueueFilter,
+        mut filter: QueueFilter,
     ) -> Result<Vec<QueueItem>, ServiceError> {
-        if matches!(principal, Principal::Organisation { .. }) {
-            return Err(ServiceError::PermissionDenied(
-                "only the municipality and auditors see the approval work list".into(),
-            ));
+        if let Principal::Organisation { organisation, .. } = principal {
+            if filter
+                .organisation
+                .as_ref()
+                .is_some_and(|o| o != organisation)
+            {
+                return Ok(Vec::new());
+            }
+            filter.organisation = Some(organisation.clone());
         }
         let municipality = principal.municipality().to_owned();
         let mut items = self

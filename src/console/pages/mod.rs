@@ -16,7 +16,6 @@ use maud::Markup;
 use super::error::ConsoleError;
 use super::i18n::Lang;
 use super::session::{Caseworker, Visitor};
-use crate::service::Principal;
 
 /// An error page in the language of the request.
 pub struct Failure(pub Lang, pub ConsoleError);
@@ -56,10 +55,7 @@ pub fn see_other(location: &str) -> Response {
 /// `GET /`: the work a caseworker starts from.
 pub async fn start(visitor: Visitor) -> Response {
     match visitor.session.and_then(|(_, s)| s.signed) {
-        Some(signed) => match signed.principal {
-            Principal::Organisation { .. } => see_other("/decisions"),
-            _ => see_other("/queue"),
-        },
+        Some(_) => see_other("/queue"),
         None => see_other("/signin"),
     }
 }

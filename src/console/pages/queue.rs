@@ -12,7 +12,7 @@ use super::{OrPage, Page, html, nonempty};
 use crate::console::layout::{self, Nav};
 use crate::console::server::AppState;
 use crate::console::session::Caseworker;
-use crate::service::QueueFilter;
+use crate::service::{Principal, QueueFilter};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct QueueQuery {
@@ -61,6 +61,12 @@ pub async fn show(
             "Udlejninger i udsatte boligområder, som reglerne har sendt til kommunens godkendelse. Ældste forslag først.",
             "Lettings in exposed areas that the rules sent for the municipality's approval. Oldest proposal first.",
         )) }
+        @if let Principal::Organisation { organisation, .. } = &cw.signed.principal {
+            (layout::info(&format!("{} {organisation}.", lang.t(
+                "Du ser kun udlejninger fra din egen boligorganisation:",
+                "You see only the lettings of your own housing organisation:",
+            ))))
+        }
         form method="get" action="/queue" class="d-print-none" {
             fieldset {
                 legend class="h3" { (lang.t("Afgræns", "Filter")) }
