@@ -89,6 +89,13 @@ async fn sign_in_sessions_and_language() {
     let en = c.get("/queue?lang=en").await;
     assert!(en.body.contains("<html lang=\"en\""));
     assert!(en.body.contains("Lettings awaiting approval"));
+    let filtered = c.get("/queue?area=tingbjerg&lang=en").await;
+    assert!(
+        filtered
+            .body
+            .contains("href=\"/queue?area=tingbjerg&amp;lang=da\""),
+        "the switch keeps the page's query"
+    );
     let still = c.get("/queue").await;
     assert!(
         still.body.contains("<html lang=\"en\""),

@@ -30,7 +30,8 @@ pub const LOCAL_CSS: &str = "\
 @media print{.header,.navigation-menu,.footer,.d-print-none{display:none!important}}";
 
 fn switch_href(path: &str, lang: Lang) -> String {
-    format!("{path}?lang={}", lang.other().code())
+    let join = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{join}lang={}", lang.other().code())
 }
 
 fn head(lang: Lang, title: &str) -> Markup {

@@ -149,11 +149,27 @@ pub fn query_lang(query: Option<&str>) -> Option<Lang> {
         .and_then(|(_, v)| Lang::parse(v))
 }
 
+/// The path and query asked for, without any `lang=`: where the language switch leads.
+fn path_without_lang(parts: &Parts) -> String {
+    let kept: Vec<&str> = parts
+        .uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("lang="))
+        .collect();
+    if kept.is_empty() {
+        parts.uri.path().to_owned()
+    } else {
+        format!("{}?{}", parts.uri.path(), kept.join("&"))
+    }
+}
+
 /// Anyone: signed in or not, with a session or not.
 pub struct Visitor {
     pub session: Option<(String, Session)>,
     pub lang: Lang,
-    /// The path and query asked for, for the language switch.
+    /// The path and query asked for (without `lang=`), for the language switch.
     pub path: String,
 }
 
@@ -169,7 +185,7 @@ impl FromRequestParts<AppState> for Visitor {
         Ok(Visitor {
             session,
             lang: lang_of(parts),
-            path: parts.uri.path().to_owned(),
+            path: path_without_lang(parts),
         })
     }
 }
