@@ -27,6 +27,8 @@ pub const LOCAL_CSS: &str = "\
 .console-facts td,.console-facts th{vertical-align:top}\
 .console-reason{margin:0 0 .5rem 0}\
 .console-inline{display:inline}\
+.console-main form .button{margin-top:1.5rem}\
+.console-main fieldset{margin-bottom:2rem}\
 @media print{.header,.navigation-menu,.footer,.d-print-none{display:none!important}}";
 
 fn switch_href(path: &str, lang: Lang) -> String {

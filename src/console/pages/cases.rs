@@ -326,9 +326,9 @@ pub async fn grant_form(State(state): State<AppState>, cw: Caseworker) -> Page {
                         @for c in ["exposed", "high_risk", "risk", "neutral"] { option value=(c) { (lang.class(c)) } }
                     }
                 }
-                div class="form-group" {
+                div class="form-group-checkbox" {
                     input class="form-checkbox" type="checkbox" id="resource_weak" name="resource_weak" value="true";
-                    label for="resource_weak" { (lang.t("Kommunen vurderer husstanden som ressourcesvag", "The municipality assesses the household as resource-weak")) }
+                    label class="form-label" for="resource_weak" { (lang.t("Kommunen vurderer husstanden som ressourcesvag", "The municipality assesses the household as resource-weak")) }
                 }
                 div class="form-group" {
                     label class="form-label" for="date" { (lang.t("Dato", "Date")) }

@@ -72,9 +72,9 @@ fn acts(cw: &Caseworker, view: &LettingView, today: chrono::NaiveDate) -> Markup
                     label class="form-label" for="reject-date" { (lang.t("Afgørelsesdato", "Date of decision")) }
                     input class="form-input" type="date" id="reject-date" name="date" value=(today) required;
                 }
-                div class="form-group" {
+                div class="form-group-checkbox" {
                     input class="form-checkbox" type="checkbox" id="replacement_owed" name="replacement_owed" value="true" checked;
-                    label for="replacement_owed" { (lang.t(
+                    label class="form-label" for="replacement_owed" { (lang.t(
                         "Ansøgeren har krav på en erstatningsbolig (almenboliglovens § 51 b)",
                         "The applicant is owed a replacement dwelling (almenboligloven § 51 b)",
                     )) }
