@@ -241,6 +241,7 @@ fn body(
                 explanation: explained(),
             },
             rule_book: None,
+            caseworker: None,
         }),
         DecisionKind::Grant => Body::Grant(log::Grant {
             applicant_ref: "applicant-1".into(),
@@ -253,6 +254,7 @@ fn body(
                 explanation: explained(),
             },
             rule_book: None,
+            caseworker: None,
         }),
         _ => Body::GrantPayment(GrantAct {
             grant_id: subject.into(),

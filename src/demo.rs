@@ -1438,6 +1438,7 @@ async fn run_steps(
                             vacancy_id: v.id.clone(),
                             household: household.clone(),
                             date: step.date,
+                            caseworker: None,
                         },
                     )
                     .await?;
@@ -1595,6 +1596,7 @@ async fn run_offer(
                 letting_id: letting_id.clone(),
                 vacancy_id: target.id.clone(),
                 date: offer.date,
+                caseworker: None,
             },
         )
         .await?;
@@ -1650,6 +1652,7 @@ async fn run_grants(
                             purpose: (*purpose).to_owned(),
                             amount: *amount,
                             date: *date,
+                            caseworker: None,
                         },
                     )
                     .await?;

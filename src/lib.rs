@@ -3,6 +3,7 @@
 //! on their date. See README.md for the architecture.
 
 pub mod cases;
+pub mod console;
 pub mod demo;
 pub mod engine;
 pub mod grpc;

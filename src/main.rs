@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the gRPC service.
+    /// Run the gRPC service and the caseworker console.
     Serve(ServeArgs),
     /// Check or test the rule files.
     Rules {
@@ -55,6 +55,11 @@ enum Command {
         /// `json`: one JSON document on stdout (never a hash; a new key's secret once).
         #[arg(long, value_enum, default_value_t, global = true)]
         format: Format,
+    },
+    /// Add caseworker console users (username and password, stored as an Argon2 hash).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
     },
     /// Load organisations, areas and departments from a TOML or CSV file.
     Import {
@@ -126,6 +131,16 @@ struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics [default: off].
     #[arg(long, env = "LETTING_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Address of the caseworker console (HTTP) [default: 127.0.0.1:8080].
+    #[arg(long, env = "LETTING_CONSOLE_LISTEN")]
+    console_listen: Option<SocketAddr>,
+    /// Mark the console's session cookie Secure: the console is reached over HTTPS (a
+    /// TLS-terminating proxy in front of it).
+    #[arg(long, env = "LETTING_CONSOLE_SECURE_COOKIES")]
+    console_secure_cookies: bool,
+    /// Serve no caseworker console.
+    #[arg(long, env = "LETTING_NO_CONSOLE")]
+    no_console: bool,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "LETTING_LOG_JSON")]
     log_json: bool,
@@ -187,6 +202,12 @@ enum KeysCommand {
     Revoke { id: String },
 }
 
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add a user; the password is read from standard input (asked for at a terminal).
+    Add(cli::users::AddArgs),
+}
+
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LETTING_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,refinery_core=warn"));
@@ -238,6 +259,18 @@ fn settings(args: ServeArgs) -> anyhow::Result<cli::serve::Settings> {
             .or(file.concurrency_limit)
             .unwrap_or(1024),
         metrics_listen: args.metrics_listen.or(file.metrics_listen),
+        console_listen: if args.no_console || file.no_console == Some(true) {
+            None
+        } else {
+            Some(match args.console_listen.or(file.console_listen) {
+                Some(a) => a,
+                None => cli::serve::DEFAULT_CONSOLE_LISTEN
+                    .parse()
+                    .context("default console address")?,
+            })
+        },
+        console_secure_cookies: args.console_secure_cookies
+            || file.console_secure_cookies == Some(true),
     })
 }
 
@@ -318,6 +351,11 @@ fn main() -> ExitCode {
                 })
                 .map(|()| Status::Ok)
         }
+        Command::Users { command } => match command {
+            UsersCommand::Add(args) => runtime()
+                .and_then(|rt| rt.block_on(cli::users::add(args, &mut stdout)))
+                .map(|()| Status::Ok),
+        },
         Command::Import {
             file,
             db,

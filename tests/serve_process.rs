@@ -157,7 +157,13 @@ fn serve_in(dir: &Path, args: &[&str]) -> Child {
     }
     command
         .arg("serve")
-        .args(["--listen", "127.0.0.1:0", "--rules"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--console-listen",
+            "127.0.0.1:0",
+            "--rules",
+        ])
         .arg(rules_dir())
         .args(args)
         .current_dir(dir)

@@ -21,7 +21,7 @@ use letting_rules::service::{
 use letting_rules::store::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionColumns, DecisionFilter,
     DecisionKind, DecisionRecord, Department, IdempotencyRecord, Organisation, PoolUse,
-    RuleBookRecord, Store, StoreError,
+    RuleBookRecord, Store, StoreError, UserRow,
 };
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -152,6 +152,7 @@ contract! {
     grant_pool_use,
     idempotency_records,
     api_keys,
+    console_users,
     read_transactions_do_not_write,
     failed_job_leaves_nothing,
     concurrent_counter_increments,
@@ -1151,6 +1152,55 @@ async fn api_keys(store: &Store) {
     assert_eq!(all[1].revoked_at, None);
 }
 
+async fn console_users(store: &Store) {
+    let user = UserRow {
+        username: "kirsten".into(),
+        principal: "organisation:kab".into(),
+        municipality: "0101".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        created_at: instant(2024, 9, 1, 12, 0, 0, 250),
+    };
+    let taken = UserRow {
+        principal: "municipality".into(),
+        password_hash: "another".into(),
+        ..user.clone()
+    };
+    let (u, t) = (user.clone(), taken.clone());
+    let (added, again) = in_write!(store, [u, t], |tx| (
+        tx.insert_user(&u).await?,
+        tx.insert_user(&t).await?,
+    ));
+    assert!(added);
+    assert!(!again, "a username is taken once");
+    let (found, missing) = in_read!(store, |tx| (
+        tx.user("kirsten").await?,
+        tx.user("Kirsten").await?,
+    ));
+    assert_eq!(
+        found,
+        Some(user),
+        "the first user stands, exactly as written"
+    );
+    assert_eq!(missing, None, "usernames are compared exactly");
+    // A read transaction does not write.
+    let refused = store
+        .read(|tx| {
+            Box::pin(async move {
+                let row = UserRow {
+                    username: "other".into(),
+                    principal: "auditor".into(),
+                    municipality: "0101".into(),
+                    password_hash: "h".into(),
+                    created_at: Utc::now(),
+                };
+                Ok::<_, StoreError>(tx.insert_user(&row).await.is_err())
+            })
+        })
+        .await
+        .unwrap();
+    assert!(refused);
+}
+
 async fn read_transactions_do_not_write(store: &Store) {
     let results = store
         .read(|tx| {
@@ -1663,6 +1713,7 @@ fn grant_request(reference: &str, amount: Option<Money>) -> DecideGrant {
         purpose: "special_housing".into(),
         amount,
         date: date(2007, 5, 1),
+        caseworker: None,
     }
 }
 
@@ -1928,6 +1979,7 @@ async fn retried_at_once_make_replacement_offer(store: &Arc<Store>) {
             letting_id: letting_id.clone(),
             vacancy_id: vacancy_id.clone(),
             date: date(2007, 3, day),
+            caseworker: None,
         };
         let key = format!("offer-{round}");
         let call = |c: MakeOffer| {
@@ -1959,6 +2011,7 @@ async fn retried_at_once_record_replacement_offer_answer(store: &Arc<Store>) {
             letting_id,
             vacancy_id,
             date: date(2007, 3, 15),
+            caseworker: None,
         };
         let offer_id = ledger
             .make_replacement_offer(&m, &format!("offer-{round}"), offer)
@@ -2022,6 +2075,7 @@ async fn retried_at_once_record_municipal_referral(store: &Arc<Store>) {
             vacancy_id: vacancy_id.clone(),
             household: in_work(reference, 37),
             date: date(2007, 3, 2),
+            caseworker: None,
         };
         let key = format!("referral-{round}");
         let call = |c: RecordReferral| {

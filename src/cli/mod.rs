@@ -11,6 +11,7 @@ pub mod report;
 pub mod rules;
 pub mod serve;
 pub mod timeline;
+pub mod users;
 pub mod what_if;
 
 use clap::ValueEnum;

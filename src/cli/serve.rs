@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use letting_rules::console;
 use letting_rules::grpc::auth;
 use letting_rules::grpc::server::{self, ServerOptions};
 use letting_rules::rules::{self, LoadError, Loaded};
@@ -28,6 +29,9 @@ pub struct ConfigFile {
     pub request_timeout_secs: Option<u64>,
     pub concurrency_limit: Option<usize>,
     pub metrics_listen: Option<SocketAddr>,
+    pub console_listen: Option<SocketAddr>,
+    pub no_console: Option<bool>,
+    pub console_secure_cookies: Option<bool>,
 }
 
 /// What `serve` runs with, after flags, environment, config file and defaults.
@@ -44,9 +48,14 @@ pub struct Settings {
     pub concurrency_limit: usize,
     /// Where Prometheus scrapes `/metrics`; None: no exporter, every record a no-op.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where the caseworker console listens; None: no console.
+    pub console_listen: Option<SocketAddr>,
+    /// The console's session cookie is Secure (HTTPS in front of it, or TLS configured).
+    pub console_secure_cookies: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+pub const DEFAULT_CONSOLE_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite://data/letting.db";
 
 pub fn read_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
@@ -208,6 +217,46 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         if tls.is_some() { ", TLS" } else { "" }
     );
 
+    // The console on its own address, stopped by the same signal after the gRPC server.
+    let (stop_console, console_stopped) = tokio::sync::watch::channel(false);
+    let console = match settings.console_listen {
+        Some(addr) => {
+            let console_listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for the console"))?;
+            let local = console_listener.local_addr()?;
+            println!(
+                "letting serve: caseworker console on {}://{local}/",
+                if tls.is_some() { "https" } else { "http" }
+            );
+            let router = console::router(
+                ledger.clone(),
+                console::ConsoleOptions {
+                    secure_cookies: settings.console_secure_cookies || tls.is_some(),
+                },
+            );
+            let mut stopped = console_stopped.clone();
+            let stop = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            // Over TLS with the gRPC server's pair when it has one.
+            let pair = tls.clone();
+            Some(tokio::spawn(async move {
+                match pair {
+                    Some((cert, key)) => {
+                        console::serve_tls(console_listener, router, &cert, &key, stop)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("the console's TLS: {e}"))
+                    }
+                    None => console::serve(console_listener, router, stop)
+                        .await
+                        .map_err(anyhow::Error::from),
+                }
+            }))
+        }
+        None => None,
+    };
+
     let Signals { reload, shutdown } = signals;
     spawn_rule_reloader(ledger.clone(), settings.rules.clone(), reload);
     let options = ServerOptions {
@@ -215,7 +264,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         request_timeout: settings.request_timeout,
         concurrency_limit: settings.concurrency_limit,
     };
-    server::serve(ledger, options, listener, shutdown.wait()).await?;
+    let served = server::serve(ledger, options, listener, shutdown.wait()).await;
+    let _ = stop_console.send(true);
+    if let Some(console) = console {
+        match console.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the console stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "the console task failed"),
+        }
+    }
+    served?;
     tracing::info!("calls finished; closing the database");
     store.close().await;
     println!("letting serve: stopped cleanly");

@@ -214,6 +214,7 @@ impl MunicipalityService for MunicipalityApi {
             letting_id: v.server_id("letting_id", &r.letting_id),
             vacancy_id: v.server_id("vacancy_id", &r.vacancy_id),
             date: v.date("offer_date", &r.offer_date),
+            caseworker: None,
         };
         let command = v.errors.finish(|| command).map_err(invalid)?;
         let done = self
@@ -243,6 +244,7 @@ impl MunicipalityService for MunicipalityApi {
             vacancy_id: v.server_id("vacancy_id", &r.vacancy_id),
             household: v.household("household", r.household.as_ref()),
             date: v.date("referral_date", &r.referral_date),
+            caseworker: None,
         };
         let command = v.errors.finish(|| command).map_err(invalid)?;
         let done = self
@@ -364,6 +366,7 @@ impl MunicipalityService for MunicipalityApi {
             purpose: v.term("purpose", &r.purpose, "special_housing"),
             amount: (r.amount_ore > 0).then(|| Money::from_ore(r.amount_ore)),
             date: v.date("decision_date", &r.decision_date),
+            caseworker: None,
         };
         let command = v.errors.finish(|| command).map_err(invalid)?;
         let done = self

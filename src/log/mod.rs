@@ -141,6 +141,10 @@ pub struct Referral {
     pub vacancy_id: String,
     pub applicant_ref: String,
     pub decision: ReferralDecision,
+    /// The caseworker who made the act (the console records its signed-in user); none
+    /// when the caller did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caseworker: Option<String>,
     /// The content hash of the rule book that judged it (schema version 2 on; the book is
     /// kept in the store), none for a decision made before books were kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,6 +157,10 @@ pub struct Grant {
     pub applicant_ref: String,
     pub purpose: String,
     pub decision: GrantDecision,
+    /// The caseworker who made the act (the console records its signed-in user); none
+    /// when the caller did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caseworker: Option<String>,
     /// The content hash of the rule book that judged it (schema version 2 on; the book is
     /// kept in the store), none for a decision made before books were kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]

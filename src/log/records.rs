@@ -49,6 +49,10 @@ pub struct MakeOffer {
     pub letting_id: String,
     pub vacancy_id: String,
     pub date: NaiveDate,
+    /// The caseworker who made the act (the console records its signed-in user); none
+    /// when the caller did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caseworker: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

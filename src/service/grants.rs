@@ -21,6 +21,10 @@ pub struct DecideGrant {
     /// The rule set's standard amount when absent.
     pub amount: Option<Money>,
     pub date: NaiveDate,
+    /// The caseworker who made the act (the console records its signed-in user); none
+    /// when the caller did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caseworker: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +120,7 @@ impl Ledger {
                         purpose: command.purpose.clone(),
                         decision: decided.clone(),
                         rule_book: Some(in_force.hash.clone()),
+                        caseworker: command.caseworker.clone(),
                     }),
                     Placement {
                         subject: Some(grant_id.clone()),

@@ -5,6 +5,7 @@
 
 pub(crate) mod audit;
 mod clock;
+mod console;
 mod grants;
 mod keys;
 mod letting;
@@ -13,6 +14,7 @@ mod proposal;
 pub mod purge;
 mod referrals;
 mod registry;
+mod users;
 pub mod workflow;
 
 use std::sync::Arc;
@@ -36,12 +38,14 @@ pub use crate::log::{
 };
 pub use audit::ProposedFile;
 pub use clock::Clock;
+pub use console::*;
 pub use grants::*;
 pub use keys::*;
 pub use letting::*;
 pub use offers::*;
 pub use referrals::*;
 pub use registry::*;
+pub use users::*;
 
 /// Who is calling, as established from their API key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]

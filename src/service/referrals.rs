@@ -20,6 +20,10 @@ pub struct RecordReferral {
     pub vacancy_id: String,
     pub household: Household,
     pub date: NaiveDate,
+    /// The caseworker who made the act (the console records its signed-in user); none
+    /// when the caller did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caseworker: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +147,7 @@ impl Ledger {
                         applicant_ref: command.household.applicant_ref.clone(),
                         decision: decided.clone(),
                         rule_book: Some(in_force.hash.clone()),
+                        caseworker: command.caseworker.clone(),
                     }),
                     Placement {
                         organisation: vrow.organisation.clone(),

@@ -296,6 +296,20 @@ pub struct ApiKeyRow {
     pub label: String,
 }
 
+// ----- console users ---------------------------------------------------------------------------
+
+/// A caseworker console user (`letting users add`): bound to one principal, as a key is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub username: String,
+    /// `municipality`, `organisation:<id>` or `auditor`.
+    pub principal: String,
+    pub municipality: String,
+    /// The Argon2 hash of the password, as a PHC string.
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// The operations a transaction offers. Every method is part of the caller's
 /// transaction: nothing is visible to others until the job returns `Ok` and commits.
 #[async_trait::async_trait]
@@ -557,6 +571,11 @@ pub trait Tx: Send {
         Ok(self.api_keys().await?.into_iter().find(|k| k.id == id))
     }
     // ----- end of key management ----------------------------------------------------------
+
+    /// Adds a console user; false (and nothing written) if the username is taken.
+    async fn insert_user(&mut self, user: &UserRow) -> Result<bool, StoreError>;
+    /// A console user by username.
+    async fn user(&mut self, username: &str) -> Result<Option<UserRow>, StoreError>;
 }
 
 mod overlay;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use super::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionFilter, DecisionRecord, Department,
     IdempotencyRecord, Organisation, PoolUse, RuleBookRecord, StoreError, StoredRuleBook, Tx,
+    UserRow,
 };
 use crate::engine::QuotaCounters;
 
@@ -211,5 +212,11 @@ impl Tx for Overlay<'_> {
     }
     async fn revoke_api_key(&mut self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
         self.inner.revoke_api_key(id, at).await
+    }
+    async fn insert_user(&mut self, user: &UserRow) -> Result<bool, StoreError> {
+        self.inner.insert_user(user).await
+    }
+    async fn user(&mut self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        self.inner.user(username).await
     }
 }

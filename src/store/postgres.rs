@@ -21,6 +21,7 @@ use super::sqlite::{
 use super::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionFilter, DecisionRecord, Department,
     IdempotencyRecord, Job, Organisation, PoolUse, RuleBookRecord, StoreError, StoredRuleBook, Tx,
+    UserRow,
 };
 use crate::engine::QuotaCounters;
 
@@ -1227,4 +1228,44 @@ impl Tx for PgTx<'_> {
             .await?;
         Ok(changed > 0)
     }
+
+    async fn insert_user(&mut self, user: &UserRow) -> Result<bool, StoreError> {
+        let sql = format!(
+            "INSERT INTO console_users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (username) DO NOTHING"
+        );
+        let created_at = micros(user.created_at);
+        let added = self
+            .execute(
+                &sql,
+                &[
+                    &user.username,
+                    &user.principal,
+                    &user.municipality,
+                    &user.password_hash,
+                    &created_at,
+                ],
+            )
+            .await?;
+        Ok(added > 0)
+    }
+
+    async fn user(&mut self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM console_users WHERE username = $1");
+        self.query_opt(&sql, &[&username])
+            .await?
+            .as_ref()
+            .map(|row| {
+                Ok(UserRow {
+                    username: get(row, 0)?,
+                    principal: get(row, 1)?,
+                    municipality: get(row, 2)?,
+                    password_hash: get(row, 3)?,
+                    created_at: get(row, 4)?,
+                })
+            })
+            .transpose()
+    }
 }
+
+const USER_COLUMNS: &str = "username, principal, municipality, password_hash, created_at";

@@ -23,7 +23,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use super::{
     ApiKeyRow, Area, AreaStatistics, CaseKind, CaseRow, DecisionColumns, DecisionFilter,
     DecisionKind, DecisionRecord, Department, IdempotencyRecord, Job, Organisation, PoolUse,
-    RuleBookRecord, StoreError, StoredRuleBook, Tx,
+    RuleBookRecord, StoreError, StoredRuleBook, Tx, UserRow,
 };
 use crate::engine::QuotaCounters;
 
@@ -1494,4 +1494,40 @@ impl Tx for SqliteTx<'_> {
         )?;
         Ok(changed > 0)
     }
+
+    async fn insert_user(&mut self, user: &UserRow) -> Result<bool, StoreError> {
+        let added = self.execute(
+            &format!(
+                "INSERT INTO console_users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (username) DO NOTHING"
+            ),
+            params![
+                user.username,
+                user.principal,
+                user.municipality,
+                user.password_hash,
+                instant_text(user.created_at)
+            ],
+        )?;
+        Ok(added > 0)
+    }
+
+    async fn user(&mut self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        self.row(
+            &format!("SELECT {USER_COLUMNS} FROM console_users WHERE username = ?1"),
+            [username],
+            |row| {
+                let created_at: String = get(row, 4)?;
+                Ok(UserRow {
+                    username: get(row, 0)?,
+                    principal: get(row, 1)?,
+                    municipality: get(row, 2)?,
+                    password_hash: get(row, 3)?,
+                    created_at: parse_instant(&created_at)?,
+                })
+            },
+        )
+    }
 }
+
+const USER_COLUMNS: &str = "username, principal, municipality, password_hash, created_at";

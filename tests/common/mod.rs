@@ -660,6 +660,8 @@ impl ServeProcess {
             .arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
+            .arg("--console-listen")
+            .arg("127.0.0.1:0")
             .arg("--database-url")
             .arg(database_url)
             .arg("--rules")

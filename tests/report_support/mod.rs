@@ -267,6 +267,7 @@ impl City {
                         vacancy_id: vacancy_id.clone(),
                         household: household.clone(),
                         date: d(date),
+                        caseworker: None,
                     },
                 )
                 .await
@@ -359,6 +360,7 @@ impl City {
                     vacancy_id: vacancy_id.into(),
                     household: ordinary(&format!("ref-{}", self.key())),
                     date: d(date),
+                    caseworker: None,
                 },
             )
             .await
@@ -378,6 +380,7 @@ impl City {
                     purpose: "special_housing".into(),
                     amount: None,
                     date: d(date),
+                    caseworker: None,
                 },
             )
             .await

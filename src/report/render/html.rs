@@ -42,7 +42,7 @@ fn f(d: Decimal) -> f64 {
 }
 
 const CSS: &str = r#"
-:root{--ink:#1d2433;--muted:#5b6475;--line:#d9dde5;--bg:#f5f6f8;--card:#fff;--pass:#1e7d46;--pass-bg:#e3f3e9;--fail:#b3261e;--fail-bg:#fbe4e2;--none:#6b7280;--none-bg:#eceef2;--accent:#1f4e99}
+:root{--ink:#1d2433;--muted:#5b6475;--line:#d9dde5;--bg:#f5f6f8;--card:#fff;--pass:#17663a;--pass-bg:#e3f3e9;--fail:#b3261e;--fail-bg:#fbe4e2;--none:#4b5563;--none-bg:#eceef2;--accent:#1f4e99}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}

@@ -1,0 +1,11 @@
+-- The caseworker console's users (`letting users add`): a username bound to one principal,
+-- as an API key is, and an Argon2 hash of the password in PHC string form (never the
+-- password itself).
+CREATE TABLE console_users (
+    username      TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    -- `municipality`, `organisation:<id>` or `auditor`.
+    principal     TEXT NOT NULL,
+    municipality  TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL
+);
