@@ -12,6 +12,7 @@ mod offers;
 pub mod purge;
 mod referrals;
 mod registry;
+mod screen;
 pub mod workflow;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub use letting::*;
 pub use offers::*;
 pub use referrals::*;
 pub use registry::*;
+pub use screen::*;
 
 /// Who is calling, as established from their API key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]

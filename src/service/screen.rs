@@ -1,0 +1,153 @@
+//! Screening a waiting list for one vacancy (ScreenWaitingList): the vacancy, its area and
+//! the rules are read once, then batches of households are judged by the engine on every
+//! core. Nothing is written: each household is judged as EvaluateLetting judges it.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+
+use super::letting::{dated, step, vacancy_for_update};
+use super::registry::{area_facts, writer};
+use super::workflow::Act;
+use super::{Ledger, Principal, ServiceError};
+use crate::engine::LettingCase;
+use crate::engine::screen::{Screened, screen_letting};
+use crate::model::{AreaFacts, Channel, Household, RuleBook};
+
+/// Households of one batch judged on one thread before the batch is split between threads:
+/// below this a batch stays on one core (the split would cost more than it saves).
+const PER_THREAD: usize = 64;
+
+/// What a waiting list is screened for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScreenFor {
+    pub vacancy_id: String,
+    /// The date the households are judged on (EvaluateLetting's proposal date).
+    pub date: NaiveDate,
+}
+
+/// A vacancy read for screening: everything a household is judged with except the
+/// household. Holds the rule book it was opened with, for the whole stream.
+#[derive(Debug, Clone)]
+pub struct Screening {
+    book: Arc<RuleBook>,
+    date: NaiveDate,
+    municipality: String,
+    department: String,
+    department_name: Option<String>,
+    area: AreaFacts,
+    channel: Channel,
+}
+
+impl Screening {
+    /// The vacancy's channel, which decides whether priority is judged.
+    pub fn channel(&self) -> Channel {
+        self.channel
+    }
+
+    fn case(&self, household: Household) -> LettingCase {
+        LettingCase {
+            date: self.date,
+            municipality: self.municipality.clone(),
+            department: self.department.clone(),
+            department_name: self.department_name.clone(),
+            area: self.area.clone(),
+            channel: Some(self.channel),
+            household,
+        }
+    }
+
+    /// Judges one household.
+    fn judge_one(&self, index: usize, household: Household) -> Result<Screened, ServiceError> {
+        let reference = household.applicant_ref.clone();
+        screen_letting(&self.book, &self.case(household)).map_err(|e| {
+            ServiceError::FailedPrecondition(format!(
+                "household {index} (`{reference}`) cannot be judged: {e}"
+            ))
+        })
+    }
+
+    /// Judges a batch on the calling thread, in order.
+    pub fn judge_here(&self, households: Vec<Household>) -> Result<Vec<Screened>, ServiceError> {
+        households
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| self.judge_one(i, h))
+            .collect()
+    }
+
+    /// Judges a batch on rayon's threads (every core), keeping the order; the async caller
+    /// waits without holding its thread.
+    pub async fn judge(
+        self: &Arc<Self>,
+        households: Vec<Household>,
+    ) -> Result<Vec<Screened>, ServiceError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let screening = self.clone();
+        rayon::spawn(move || {
+            let judged = households
+                .into_par_iter()
+                .with_min_len(PER_THREAD)
+                .enumerate()
+                .map(|(i, h)| screening.judge_one(i, h))
+                .collect::<Result<Vec<_>, _>>();
+            // The receiver is gone only if the caller went away; nothing is owed then.
+            let _ = tx.send(judged);
+        });
+        rx.await.map_err(|_| {
+            ServiceError::FailedPrecondition("the screening of a batch was abandoned".into())
+        })?
+    }
+}
+
+impl Ledger {
+    /// Reads a vacancy for screening its waiting list: the same callers, checks and errors
+    /// as EvaluateLetting (an open vacancy of the caller's, the date judged by rules in
+    /// force), and a vacancy for municipal referral is refused: it goes to the referred
+    /// household, not to the waiting list.
+    pub async fn open_screening(
+        &self,
+        principal: &Principal,
+        target: ScreenFor,
+    ) -> Result<Screening, ServiceError> {
+        writer(principal)?;
+        let book = self.rules();
+        let p = principal.clone();
+        let today = self.today();
+        self.store()
+            .read(move |tx| {
+                let (target, book, p) = (target.clone(), book.clone(), p.clone());
+                Box::pin(async move {
+                    let (vrow, vacancy) = vacancy_for_update(tx, &p, &target.vacancy_id).await?;
+                    step(&vrow, Act::ProposeLetting)?;
+                    if vacancy.channel == Channel::MunicipalReferral || vacancy.referral.is_some()
+                    {
+                        return Err(ServiceError::FailedPrecondition(format!(
+                            "vacancy `{}` is for municipal referral: it is let to the referred household, not from the waiting list",
+                            target.vacancy_id
+                        )));
+                    }
+                    dated(
+                        &book,
+                        &vrow.municipality,
+                        Act::ProposeLetting,
+                        target.date,
+                        today,
+                        &[("the vacancy", vacancy.date)],
+                    )?;
+                    let area = area_facts(tx, &vacancy.area, target.date).await?;
+                    Ok(Screening {
+                        book,
+                        date: target.date,
+                        municipality: vrow.municipality.clone(),
+                        department: vacancy.department,
+                        department_name: vacancy.department_name,
+                        area,
+                        channel: vacancy.channel,
+                    })
+                })
+            })
+            .await
+    }
+}
