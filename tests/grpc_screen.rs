@@ -2,6 +2,8 @@
 //! household's result equals what EvaluateLetting says of it alone, in the order sent;
 //! malformed streams are refused with INVALID_ARGUMENT, and nothing is ever written.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{
