@@ -11,9 +11,8 @@ use super::letting::{dated, step, vacancy_for_update};
 use super::registry::{area_facts, writer};
 use super::workflow::Act;
 use super::{Ledger, Principal, ServiceError};
-use crate::engine::LettingCase;
-use crate::engine::screen::{Screened, screen_letting};
-use crate::model::{AreaFacts, Channel, Household, RuleBook};
+use crate::engine::screen::{Screened, Screener};
+use crate::model::{Channel, Household};
 
 /// Households of one batch judged on one thread before the batch is split between threads:
 /// below this a batch stays on one core (the split would cost more than it saves).
@@ -28,15 +27,11 @@ pub struct ScreenFor {
 }
 
 /// A vacancy read for screening: everything a household is judged with except the
-/// household. Holds the rule book it was opened with, for the whole stream.
+/// household, settled once (the rule set of the date, the area's class, the rules that
+/// apply there) and kept for the whole stream.
 #[derive(Debug, Clone)]
 pub struct Screening {
-    book: Arc<RuleBook>,
-    date: NaiveDate,
-    municipality: String,
-    department: String,
-    department_name: Option<String>,
-    area: AreaFacts,
+    screener: Screener,
     channel: Channel,
 }
 
@@ -46,24 +41,12 @@ impl Screening {
         self.channel
     }
 
-    fn case(&self, household: Household) -> LettingCase {
-        LettingCase {
-            date: self.date,
-            municipality: self.municipality.clone(),
-            department: self.department.clone(),
-            department_name: self.department_name.clone(),
-            area: self.area.clone(),
-            channel: Some(self.channel),
-            household,
-        }
-    }
-
     /// Judges one household.
     fn judge_one(&self, index: usize, household: Household) -> Result<Screened, ServiceError> {
-        let reference = household.applicant_ref.clone();
-        screen_letting(&self.book, &self.case(household)).map_err(|e| {
+        self.screener.screen(&household).map_err(|e| {
             ServiceError::FailedPrecondition(format!(
-                "household {index} (`{reference}`) cannot be judged: {e}"
+                "household {index} (`{}`) cannot be judged: {e}",
+                household.applicant_ref
             ))
         })
     }
@@ -137,13 +120,15 @@ impl Ledger {
                         &[("the vacancy", vacancy.date)],
                     )?;
                     let area = area_facts(tx, &vacancy.area, target.date).await?;
-                    Ok(Screening {
-                        book,
-                        date: target.date,
-                        municipality: vrow.municipality.clone(),
-                        department: vacancy.department,
-                        department_name: vacancy.department_name,
+                    let screener = Screener::new(
+                        &book,
+                        &vrow.municipality,
                         area,
+                        target.date,
+                        Some(vacancy.channel),
+                    )?;
+                    Ok(Screening {
+                        screener,
                         channel: vacancy.channel,
                     })
                 })
