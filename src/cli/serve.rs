@@ -288,7 +288,7 @@ fn describe_metrics() {
     metrics::describe_histogram!(
         letting_rules::grpc::screen::BATCH_SECONDS,
         Unit::Seconds,
-        "the engine over one ScreenWaitingList batch, on every core"
+        "one ScreenWaitingList batch validated and judged, on every core"
     );
     metrics::describe_gauge!(
         RULE_BOOK_INFO,

@@ -5,8 +5,14 @@
 
 mod convert;
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
+use rayon::prelude::*;
 
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -17,18 +23,24 @@ use super::housing::HousingApi;
 use super::pb;
 use super::{invalid, status};
 use crate::service::Screening;
-use convert::{batch, result, target};
+use convert::{batch, households, screened, target};
 
 /// The answers, one per batch.
 pub type ScreenStream = Pin<Box<dyn Stream<Item = Result<pb::ScreenResult, Status>> + Send>>;
 
 /// Households screened, counted when their batch is answered.
 pub const SCREENED: &str = "letting_screen_households_total";
-/// Seconds the engine took over one batch (on every core), from validated to judged.
+/// Seconds one batch took on rayon's threads (every core): validated and judged.
 pub const BATCH_SECONDS: &str = "letting_screen_batch_seconds";
 
 /// Answers waiting to be sent: a client that stops reading holds the screening here.
 const AHEAD: usize = 4;
+/// Batches being validated and judged at once: one on rayon's threads while the next is
+/// decoded.
+const IN_FLIGHT: usize = 2;
+
+/// A batch's answer, being worked out.
+type Answer = Pin<Box<dyn Future<Output = Result<pb::ScreenResult, Status>> + Send>>;
 
 pub async fn screen_waiting_list(
     api: &HousingApi,
@@ -53,31 +65,65 @@ pub async fn screen_waiting_list(
     );
     let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
     tokio::spawn(async move {
+        // Answers in the order the batches came; the next batch is read and decoded while
+        // the one before is judged. After a malformed message nothing more is read.
+        let mut working: FuturesOrdered<Answer> = FuturesOrdered::new();
+        let mut reading = true;
         loop {
-            let answer = match incoming.message().await {
-                Ok(Some(message)) => screen(&screening, message).await,
-                Ok(None) => break,
-                Err(e) => Err(e),
-            };
-            let failed = answer.is_err();
-            if tx.send(answer).await.is_err() || failed {
-                break;
+            tokio::select! {
+                biased;
+                Some(answer) = working.next(), if !working.is_empty() => {
+                    let failed = answer.is_err();
+                    if tx.send(answer).await.is_err() || failed {
+                        break;
+                    }
+                }
+                message = incoming.message(), if reading && working.len() < IN_FLIGHT => {
+                    match message {
+                        Ok(Some(message)) => working.push_back(screen(&screening, message)),
+                        Ok(None) => reading = false,
+                        Err(e) => {
+                            reading = false;
+                            working.push_back(Box::pin(std::future::ready(Err(e))));
+                        }
+                    }
+                }
+                else => break,
             }
         }
     });
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
-/// One batch: validated, judged, answered in the order sent.
-async fn screen(
-    screening: &Arc<Screening>,
-    message: pb::ScreenRequest,
-) -> Result<pb::ScreenResult, Status> {
-    let households = batch(message)?;
-    let refs = households.iter().map(|h| h.applicant_ref.clone()).collect();
-    let began = std::time::Instant::now();
-    let screened = screening.judge(households).await.map_err(status)?;
-    metrics::histogram!(BATCH_SECONDS).record(began.elapsed().as_secs_f64());
-    metrics::counter!(SCREENED).increment(screened.len() as u64);
-    Ok(result(refs, screened))
+/// One batch, on rayon's threads: validated, judged, and its answer built, in the order
+/// sent. A malformed batch is answered at once.
+fn screen(screening: &Arc<Screening>, message: pb::ScreenRequest) -> Answer {
+    let sent = match batch(message) {
+        Ok(sent) => sent,
+        Err(e) => return Box::pin(std::future::ready(Err(e))),
+    };
+    let screening = screening.clone();
+    let (done, answer) = tokio::sync::oneshot::channel();
+    rayon::spawn(move || {
+        let began = Instant::now();
+        let result = households(&sent).and_then(|households| {
+            let judged = screening.screen_all(&households).map_err(status)?;
+            metrics::histogram!(BATCH_SECONDS).record(began.elapsed().as_secs_f64());
+            metrics::counter!(SCREENED).increment(judged.len() as u64);
+            Ok(pb::ScreenResult {
+                households: households
+                    .into_par_iter()
+                    .zip(judged)
+                    .map(|(h, s)| screened(h.applicant_ref, s))
+                    .collect(),
+            })
+        });
+        // The receiver is gone only if the stream was dropped; nothing is owed then.
+        let _ = done.send(result);
+    });
+    Box::pin(async move {
+        answer
+            .await
+            .map_err(|_| Status::internal("the screening of a batch was abandoned"))?
+    })
 }

@@ -41,9 +41,13 @@ impl Screening {
         self.channel
     }
 
-    /// Judges one household.
-    fn judge_one(&self, index: usize, household: Household) -> Result<Screened, ServiceError> {
-        self.screener.screen(&household).map_err(|e| {
+    /// Screens one household (`index` is its place in its batch, for an error).
+    pub fn screen_one(
+        &self,
+        index: usize,
+        household: &Household,
+    ) -> Result<Screened, ServiceError> {
+        self.screener.screen(household).map_err(|e| {
             ServiceError::FailedPrecondition(format!(
                 "household {index} (`{}`) cannot be judged: {e}",
                 household.applicant_ref
@@ -51,17 +55,19 @@ impl Screening {
         })
     }
 
-    /// Judges a batch on the calling thread, in order.
-    pub fn judge_here(&self, households: Vec<Household>) -> Result<Vec<Screened>, ServiceError> {
+    /// Screens a batch on rayon's threads (every core), in order, blocking the caller: for
+    /// a caller already on rayon's threads or allowed to block.
+    pub fn screen_all(&self, households: &[Household]) -> Result<Vec<Screened>, ServiceError> {
         households
-            .into_iter()
+            .par_iter()
+            .with_min_len(PER_THREAD)
             .enumerate()
-            .map(|(i, h)| self.judge_one(i, h))
+            .map(|(i, h)| self.screen_one(i, h))
             .collect()
     }
 
-    /// Judges a batch on rayon's threads (every core), keeping the order; the async caller
-    /// waits without holding its thread.
+    /// Screens a batch on rayon's threads, in order; the async caller waits without
+    /// holding its thread.
     pub async fn judge(
         self: &Arc<Self>,
         households: Vec<Household>,
@@ -69,14 +75,8 @@ impl Screening {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let screening = self.clone();
         rayon::spawn(move || {
-            let judged = households
-                .into_par_iter()
-                .with_min_len(PER_THREAD)
-                .enumerate()
-                .map(|(i, h)| screening.judge_one(i, h))
-                .collect::<Result<Vec<_>, _>>();
             // The receiver is gone only if the caller went away; nothing is owed then.
-            let _ = tx.send(judged);
+            let _ = tx.send(screening.screen_all(&households));
         });
         rx.await.map_err(|_| {
             ServiceError::FailedPrecondition("the screening of a batch was abandoned".into())

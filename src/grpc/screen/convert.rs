@@ -1,15 +1,20 @@
 //! ScreenWaitingList's messages to and from the service's types.
 
+use rayon::prelude::*;
+use tonic::Status;
+
 use super::super::convert::Reader;
 use super::super::pb;
 use super::super::{convert, invalid};
 use crate::engine::screen::Screened;
 use crate::model::Household;
 use crate::service::ScreenFor;
-use tonic::Status;
 
 /// Households of one batch, at most.
 pub const BATCH: usize = 5_000;
+
+/// Households validated on one thread before a batch is split between threads.
+const PER_THREAD: usize = 64;
 
 /// The first message: the vacancy and the date.
 pub fn target(first: pb::ScreenRequest) -> Result<ScreenFor, Status> {
@@ -33,8 +38,9 @@ pub fn target(first: pb::ScreenRequest) -> Result<ScreenFor, Status> {
     v.errors.finish(|| target).map_err(invalid)
 }
 
-/// A later message: its households, each validated as EvaluateLetting's.
-pub fn batch(message: pb::ScreenRequest) -> Result<Vec<Household>, Status> {
+/// A later message: its households as sent (1 to [`BATCH`]); each is validated by
+/// [`households`].
+pub fn batch(message: pb::ScreenRequest) -> Result<Vec<pb::ApplicantHousehold>, Status> {
     let mut v = Reader::new();
     let households = match message.item {
         Some(pb::screen_request::Item::Batch(b)) => {
@@ -42,13 +48,8 @@ pub fn batch(message: pb::ScreenRequest) -> Result<Vec<Household>, Status> {
                 v.errors
                     .push("batch.households", "is empty: send 1 or more");
             }
-            let n = v.count("batch.households", b.households.len(), BATCH);
+            v.count("batch.households", b.households.len(), BATCH);
             b.households
-                .iter()
-                .take(n)
-                .enumerate()
-                .map(|(i, h)| v.household(&format!("batch.households[{i}]"), Some(h)))
-                .collect()
         }
         Some(pb::screen_request::Item::Vacancy(_)) => {
             v.errors.push(
@@ -66,21 +67,43 @@ pub fn batch(message: pb::ScreenRequest) -> Result<Vec<Household>, Status> {
     v.errors.finish(|| households).map_err(invalid)
 }
 
-/// The answer to a batch, in its order.
-pub fn result(refs: Vec<String>, screened: Vec<Screened>) -> pb::ScreenResult {
-    pb::ScreenResult {
-        households: refs
-            .into_iter()
-            .zip(screened)
-            .map(|(applicant_ref, s)| pb::ScreenedHousehold {
-                applicant_ref,
-                rejected: s.rejected(),
-                outcome: convert::outcome(s.outcome).into(),
-                flexible_eligibility: convert::eligibility(s.flexible.status).into(),
-                flexible_groups: s.flexible.groups.iter().map(|g| g.to_string()).collect(),
-                rejection_rule_ids: s.rejection_rules.iter().map(|r| r.to_string()).collect(),
-                priority_rule_ids: s.priority_rules.iter().map(|r| r.to_string()).collect(),
-            })
-            .collect(),
+fn field(i: usize) -> String {
+    format!("batch.households[{i}]")
+}
+
+/// Each household validated as EvaluateLetting's, on every core. If any is invalid, the
+/// batch is read again in order on one thread, so the answer lists its errors exactly as
+/// a single reader would (the first of them, and how many more).
+pub fn households(sent: &[pb::ApplicantHousehold]) -> Result<Vec<Household>, Status> {
+    let read: Option<Vec<Household>> = sent
+        .par_iter()
+        .with_min_len(PER_THREAD)
+        .map(|h| {
+            // The field's name is needed only for an error, which the second pass lists.
+            let mut v = Reader::new();
+            let household = v.household("batch.households", Some(h));
+            v.errors.is_empty().then_some(household)
+        })
+        .collect();
+    if let Some(households) = read {
+        return Ok(households);
+    }
+    let mut v = Reader::new();
+    for (i, h) in sent.iter().enumerate() {
+        v.household(&field(i), Some(h));
+    }
+    Err(invalid(v.errors))
+}
+
+/// One household's answer.
+pub fn screened(applicant_ref: String, s: Screened) -> pb::ScreenedHousehold {
+    pb::ScreenedHousehold {
+        applicant_ref,
+        rejected: s.rejected(),
+        outcome: convert::outcome(s.outcome).into(),
+        flexible_eligibility: convert::eligibility(s.flexible.status).into(),
+        flexible_groups: s.flexible.groups.iter().map(|g| g.to_string()).collect(),
+        rejection_rule_ids: s.rejection_rules.iter().map(|r| r.to_string()).collect(),
+        priority_rule_ids: s.priority_rules.iter().map(|r| r.to_string()).collect(),
     }
 }
