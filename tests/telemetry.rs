@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use tokio::sync::mpsc;
 use tracing_subscriber::layer::SubscriberExt;
 
-use common::TestServer;
+use common::{ServeProcess, TestServer, write_key_file};
 use letting_rules::grpc::pb;
 use letting_rules::telemetry::{SERVICE_NAME, Telemetry, TelemetryError};
 
@@ -77,20 +77,50 @@ fn spans(request: ExportTraceServiceRequest) -> Vec<Exported> {
     out
 }
 
-// One thread: the server's tasks run where the test's subscriber is the default.
-#[tokio::test(flavor = "current_thread")]
-async fn the_servers_spans_reach_an_otlp_collector() {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+/// A stub collector on a loopback port; what it receives.
+async fn collector() -> (
+    std::net::SocketAddr,
+    mpsc::UnboundedReceiver<ExportTraceServiceRequest>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let collector = listener.local_addr().expect("addr");
+    let addr = listener.local_addr().expect("addr");
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(TraceServiceServer::new(Collector(tx)))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
+    (addr, rx)
+}
 
+/// Spans received within 5 s, until one named `call` for `method` is among them.
+async fn call_span(
+    rx: &mut mpsc::UnboundedReceiver<ExportTraceServiceRequest>,
+    method: &str,
+) -> Exported {
+    let mut exported = Vec::new();
+    while let Ok(Some(request)) = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+        exported.extend(spans(request));
+        if let Some(i) = exported.iter().position(|s| {
+            s.name == "call"
+                && s.attributes
+                    .iter()
+                    .any(|(k, v)| k == "method" && v == method)
+        }) {
+            return exported.swap_remove(i);
+        }
+    }
+    panic!("no span of a call to {method} among {exported:?}");
+}
+
+const PING: &str = "/letting.v1.HousingOrganisationService/Ping";
+
+// One thread: the server's tasks run where the test's subscriber is the default.
+#[tokio::test(flavor = "current_thread")]
+async fn the_servers_spans_reach_an_otlp_collector() {
+    let (collector, mut rx) = collector().await;
     let telemetry = Telemetry::otlp(&format!("http://{collector}")).expect("telemetry");
     let subscriber = tracing_subscriber::registry().with(telemetry.layer());
     let guard = tracing::subscriber::set_default(subscriber);
@@ -105,22 +135,7 @@ async fn the_servers_spans_reach_an_otlp_collector() {
         .await
         .expect("shutdown task")
         .expect("spans exported");
-    let mut exported = Vec::new();
-    while let Ok(Some(request)) = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
-        exported.extend(spans(request));
-        if exported.iter().any(|s| s.name == "call") {
-            break;
-        }
-    }
-    let call = exported
-        .iter()
-        .find(|s| {
-            s.name == "call"
-                && s.attributes.iter().any(|(k, v)| {
-                    k == "method" && v == "/letting.v1.HousingOrganisationService/Ping"
-                })
-        })
-        .unwrap_or_else(|| panic!("no span of the Ping call among {exported:?}"));
+    let call = call_span(&mut rx, PING).await;
     assert_eq!(call.service.as_deref(), Some(SERVICE_NAME));
     assert!(
         call.attributes
@@ -129,6 +144,40 @@ async fn the_servers_spans_reach_an_otlp_collector() {
         "{call:?}"
     );
     server.stop().await;
+}
+
+/// `letting serve --otlp-endpoint`: a call's span reaches the collector by the time the
+/// process has stopped on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn letting_serve_exports_its_spans_when_asked() {
+    let (collector, mut rx) = collector().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = write_key_file(&dir.path().join("keys.toml"));
+    let url = format!("sqlite://{}", dir.path().join("letting.db").display());
+    let endpoint = format!("http://{collector}");
+    let mut serve = ServeProcess::spawn_with(
+        &url,
+        &dir.path().join("keys.toml"),
+        &["--otlp-endpoint", &endpoint],
+    );
+    let mut housing = serve.housing(&keys.kab).await;
+    housing.ping(pb::PingRequest {}).await.expect("Ping");
+    drop(housing);
+    serve.signal("TERM");
+    let status = tokio::task::spawn_blocking(move || {
+        let status = serve.wait_exit(Duration::from_secs(30));
+        (status, serve.stderr())
+    })
+    .await
+    .expect("wait task");
+    assert!(
+        status.0.is_some_and(|s| s.success()),
+        "{:?}\n{}",
+        status.0,
+        status.1
+    );
+    let call = call_span(&mut rx, PING).await;
+    assert_eq!(call.service.as_deref(), Some(SERVICE_NAME));
 }
 
 #[tokio::test]

@@ -652,7 +652,7 @@ impl ServeProcess {
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).expect("stderr log");
         let mut command = Command::new(env!("CARGO_BIN_EXE_letting"));
         for (name, _) in std::env::vars() {
-            if name.starts_with("LETTING_") {
+            if name.starts_with("LETTING_") || name.starts_with("OTEL_") {
                 command.env_remove(name);
             }
         }
