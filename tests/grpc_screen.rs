@@ -201,6 +201,25 @@ async fn malformed_streams_are_refused_and_nothing_is_written() {
     server.seed().await;
     let mut fsb = server.housing(Some(&server.keys.fsb)).await;
     let (flexible, _) = vacancies(&mut fsb).await;
+    // And KAB's vacancy for municipal referral, in neutral Nordvest.
+    let mut kab = server.housing(Some(&server.keys.kab)).await;
+    let mut referral = None;
+    for i in 0..40 {
+        let v = kab
+            .register_vacancy(common::vacancy(
+                &format!("kab-v{i}"),
+                "kab-nordvest-3",
+                "2007-03-01",
+            ))
+            .await
+            .expect("register")
+            .into_inner();
+        if v.channel() == pb::LettingChannel::MunicipalReferral {
+            referral = Some(v.vacancy_id);
+            break;
+        }
+    }
+    let referral = referral.expect("a vacancy for municipal referral among 40");
     let before = server
         .decisions(&[DecisionKind::Letting, DecisionKind::ChannelAssignment])
         .await
@@ -243,6 +262,24 @@ async fn malformed_streams_are_refused_and_nothing_is_written() {
         status.message()
     );
 
+    // A batch over the limit of 5,000 households.
+    let (answers, error) = screen(
+        &mut fsb,
+        vec![
+            screen_vacancy(&flexible, DATE),
+            screen_batch(vec![pb::ApplicantHousehold::default(); 5_001]),
+        ],
+    )
+    .await;
+    assert!(answers.is_empty());
+    let status = error.expect("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("at most 5000"),
+        "{}",
+        status.message()
+    );
+
     // The vacancy named again, and an empty batch.
     for later in [screen_vacancy(&flexible, DATE), screen_batch(Vec::new())] {
         let (answers, error) = screen(&mut fsb, vec![screen_vacancy(&flexible, DATE), later]).await;
@@ -251,7 +288,6 @@ async fn malformed_streams_are_refused_and_nothing_is_written() {
     }
 
     // Another organisation's vacancy, and an auditor: refused as EvaluateLetting is.
-    let mut kab = server.housing(Some(&server.keys.kab)).await;
     let (_, error) = screen(
         &mut kab,
         vec![screen_vacancy(&flexible, DATE), screen_batch(list.clone())],
@@ -265,6 +301,13 @@ async fn malformed_streams_are_refused_and_nothing_is_written() {
     )
     .await;
     assert_eq!(error.map(|s| s.code()), Some(Code::PermissionDenied));
+    // A vacancy for municipal referral goes to the referred household, not the list.
+    let (_, error) = screen(
+        &mut kab,
+        vec![screen_vacancy(&referral, DATE), screen_batch(list.clone())],
+    )
+    .await;
+    assert_eq!(error.map(|s| s.code()), Some(Code::FailedPrecondition));
     // The municipality may screen any vacancy of its own.
     let mut municipality = server.housing(Some(&server.keys.municipality)).await;
     let (answers, error) = screen(
