@@ -2,8 +2,6 @@
 //! the rules are read once, then batches of households are judged by the engine on every
 //! core. Nothing is written: each household is judged as EvaluateLetting judges it.
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
@@ -55,8 +53,8 @@ impl Screening {
         })
     }
 
-    /// Screens a batch on rayon's threads (every core), in order, blocking the caller: for
-    /// a caller already on rayon's threads or allowed to block.
+    /// Screens a batch on rayon's threads (every core), in order, blocking the caller: call
+    /// it on rayon's threads (as the gRPC layer does) or where blocking is allowed.
     pub fn screen_all(&self, households: &[Household]) -> Result<Vec<Screened>, ServiceError> {
         households
             .par_iter()
@@ -64,23 +62,6 @@ impl Screening {
             .enumerate()
             .map(|(i, h)| self.screen_one(i, h))
             .collect()
-    }
-
-    /// Screens a batch on rayon's threads, in order; the async caller waits without
-    /// holding its thread.
-    pub async fn judge(
-        self: &Arc<Self>,
-        households: Vec<Household>,
-    ) -> Result<Vec<Screened>, ServiceError> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let screening = self.clone();
-        rayon::spawn(move || {
-            // The receiver is gone only if the caller went away; nothing is owed then.
-            let _ = tx.send(screening.screen_all(&households));
-        });
-        rx.await.map_err(|_| {
-            ServiceError::FailedPrecondition("the screening of a batch was abandoned".into())
-        })?
     }
 }
 
