@@ -326,3 +326,46 @@ async fn malformed_streams_are_refused_and_nothing_is_written() {
         before
     );
 }
+
+/// A screening is counted in the metrics `letting serve --metrics-listen` exports: the
+/// households screened, the batches' times, and the stream as one call answered OK. (The
+/// recorder is this test binary's: the other tests' screenings count too, hence "at least".)
+#[tokio::test]
+async fn a_screening_is_counted_in_the_metrics() {
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("the recorder");
+    let server = TestServer::start().await;
+    server.seed().await;
+    let mut fsb = server.housing(Some(&server.keys.fsb)).await;
+    let (flexible, _) = vacancies(&mut fsb).await;
+    let (answers, error) = screen(
+        &mut fsb,
+        vec![
+            screen_vacancy(&flexible, DATE),
+            screen_batch(waiting_list(70)),
+            screen_batch(waiting_list(30)),
+        ],
+    )
+    .await;
+    assert!(error.is_none() && answers.len() == 2, "{error:?}");
+    let text = prometheus.render();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{text}"))
+    };
+    assert!(value("letting_screen_households_total ") >= 100.0, "{text}");
+    assert!(
+        value("letting_screen_batch_seconds_count ") >= 2.0,
+        "{text}"
+    );
+    assert!(
+        value(
+            "grpc_server_handled_total{grpc_service=\"letting.v1.HousingOrganisationService\",grpc_method=\"ScreenWaitingList\",grpc_code=\"OK\"}"
+        ) >= 1.0,
+        "{text}"
+    );
+}
