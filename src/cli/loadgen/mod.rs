@@ -19,11 +19,13 @@
 //! only.
 //!
 //! The parts: `setup` (connections, seeding, vacancies), `runner` (the timed runs),
-//! `report` (rows, the table, JSON) and `cpu` (CPU accounting from /proc).
+//! `screen` (the screening stream, its batches encoded before the run), `report` (rows,
+//! the table, JSON) and `cpu` (CPU accounting from /proc).
 
 mod cpu;
 mod report;
 mod runner;
+mod screen;
 mod setup;
 
 use std::io::Write;
@@ -44,8 +46,8 @@ use letting_rules::grpc::server::{self, ServerOptions};
 use letting_rules::service::{Ledger, Principal};
 use letting_rules::store::{DecisionFilter, Store, StoreError};
 use report::{Registration, Report, Row, print_table};
-use runner::timed;
-use setup::{Shared, bearer, clients, organisation_id, register, seed, top_up};
+use runner::{Level, timed};
+use setup::{Shared, bearer, clients, connect, organisation_id, register, seed, top_up};
 
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -326,7 +328,11 @@ async fn measure(
     let mut last_durable_rate: Option<f64> = None;
     for &concurrency in &args.concurrency {
         let connections = concurrency.div_ceil(args.calls_per_connection);
-        let level = clients(addr, connections).await?;
+        let level = Level {
+            clients: clients(addr, connections).await?,
+            // A connection of its own for the screening stream.
+            screen: connect(addr).await?,
+        };
         let mut ping_rate = None;
         for &mode in modes {
             // Durable runs always warm up, for at least a second: the warm-up's rate sizes

@@ -141,7 +141,8 @@ pub(super) fn print_table(report: &Report, out: &mut dyn Write) -> std::io::Resu
         writeln!(
             out,
             "screen: ScreenWaitingList over one connection and one stream, in batches of {} \
-             households; its calls are households and its calls/s households per second, its \
+             households (built and encoded before the run, sent as encoded); its calls are \
+             households and its calls/s households per second, its \
              p50 and p99 a batch's, from its sending to its answer, and its concurrency the \
              batches unanswered at once. Its ratio is households/s to Ping's calls/s.",
             super::SCREEN_BATCH

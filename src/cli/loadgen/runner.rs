@@ -1,24 +1,25 @@
 //! The timed runs: workers calling the server for a fixed time, and what they measured.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::cpu::{CpuTimes, thread_ticks};
 use super::report::{Row, percentile_ms};
+use super::screen::run_screen;
 use super::setup::{Client, Shared, household, request};
-use super::{LoadgenArgs, MAX_CALLS_PER_RUN, Mode, PROPOSAL_DATE, SCREEN_BATCH};
+use super::{LoadgenArgs, MAX_CALLS_PER_RUN, Mode, PROPOSAL_DATE};
 use letting_rules::grpc::pb;
+use tonic::transport::Channel;
 
 /// What one worker saw.
 #[derive(Default)]
-struct Worker {
-    latencies_ns: Vec<u64>,
-    reply_bytes: usize,
-    errors: u64,
-    first_error: Option<String>,
-    ran_out: bool,
+pub(super) struct Worker {
+    pub(super) latencies_ns: Vec<u64>,
+    pub(super) reply_bytes: usize,
+    pub(super) errors: u64,
+    pub(super) first_error: Option<String>,
+    pub(super) ran_out: bool,
 }
 
 /// One call of `mode`; Ok(()) if it succeeded with the expected answer.
@@ -113,17 +114,30 @@ fn expect_approved(outcome: pb::LettingOutcome) -> Result<(), String> {
 pub(super) async fn timed(
     mode: Mode,
     concurrency: usize,
-    level: &[Client],
+    level: &Level,
     args: &LoadgenArgs,
     context: &Arc<Shared>,
     duration: Duration,
 ) -> Row {
+    let level_clients = &level.clients;
     match mode {
-        Mode::Screen => run_screen(concurrency, level, context, duration).await,
+        Mode::Screen => {
+            let started = Started::now();
+            let (seen, households) =
+                run_screen(concurrency, &level.screen, context, started.at + duration).await;
+            started.row(Mode::Screen, concurrency, 1, seen, households)
+        }
         Mode::Ping | Mode::Evaluate | Mode::Durable => {
-            run_once(mode, concurrency, level, args, context, duration).await
+            run_once(mode, concurrency, level_clients, args, context, duration).await
         }
     }
+}
+
+/// The connections of one concurrency level: the clients the calls share, and the one
+/// connection a screening stream runs on.
+pub(super) struct Level {
+    pub(super) clients: Vec<Client>,
+    pub(super) screen: Channel,
 }
 
 /// When a run started, and the CPU counters then.
@@ -261,117 +275,6 @@ async fn run_once(
     started.row(mode, concurrency, level.len(), all, calls)
 }
 
-fn nanos(d: Duration) -> u64 {
+pub(super) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// Screens the waiting list for one vacancy over one stream on the first connection for
-/// `duration`: batches of SCREEN_BATCH households, `ahead` of them unanswered at a time.
-/// A batch's latency is from its sending to its answer; the rate is in households.
-async fn run_screen(
-    ahead: usize,
-    level: &[Client],
-    context: &Arc<Shared>,
-    duration: Duration,
-) -> Row {
-    let started = Started::now();
-    let deadline = started.at + duration;
-    let mut seen = Worker::default();
-    let mut households = 0u64;
-    let result = screen_stream(ahead, level, context, deadline, &mut seen, &mut households).await;
-    if let Err(e) = result {
-        seen.errors += 1;
-        seen.first_error.get_or_insert(e);
-    }
-    started.row(Mode::Screen, ahead, 1, seen, households)
-}
-
-async fn screen_stream(
-    ahead: usize,
-    level: &[Client],
-    context: &Shared,
-    deadline: Instant,
-    seen: &mut Worker,
-    households: &mut u64,
-) -> Result<(), String> {
-    let (Some(client), Some(vacancy)) = (level.first(), context.evaluation.first()) else {
-        return Err("no connection or no vacancy to screen for".into());
-    };
-    let mut client = client.clone();
-    let (tx, rx) = tokio::sync::mpsc::channel::<pb::ScreenRequest>(ahead + 1);
-    let send = |message: pb::ScreenRequest| {
-        tx.try_send(message)
-            .map_err(|e| format!("the request stream is stuck: {e}"))
-    };
-    send(pb::ScreenRequest {
-        item: Some(pb::screen_request::Item::Vacancy(pb::ScreenVacancy {
-            vacancy_id: vacancy.id.clone(),
-            as_of_date: PROPOSAL_DATE.into(),
-        })),
-    })?;
-    let mut answers = client
-        .screen_waiting_list(request(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-            &context.organisations[vacancy.organisation],
-        ))
-        .await
-        .map_err(|s| s.to_string())?
-        .into_inner();
-    // Each batch unanswered: when it was sent, and its first household's reference.
-    let mut waiting: VecDeque<(Instant, String)> = VecDeque::with_capacity(ahead);
-    let mut issued = 0u64;
-    loop {
-        while waiting.len() < ahead.max(1)
-            && Instant::now() < deadline
-            && issued < MAX_CALLS_PER_RUN
-        {
-            let batch: Vec<pb::ApplicantHousehold> = (0..SCREEN_BATCH)
-                .map(|_| household(context.next()))
-                .collect();
-            let first = batch
-                .first()
-                .map(|h| h.applicant_ref.clone())
-                .unwrap_or_default();
-            issued += batch.len() as u64;
-            send(pb::ScreenRequest {
-                item: Some(pb::screen_request::Item::Batch(pb::ScreenBatch {
-                    households: batch,
-                })),
-            })?;
-            waiting.push_back((Instant::now(), first));
-        }
-        let Some((sent, first)) = waiting.pop_front() else {
-            break;
-        };
-        let answer = match answers.message().await {
-            Ok(Some(answer)) => answer,
-            Ok(None) => return Err("the stream ended with batches unanswered".into()),
-            Err(s) => return Err(s.to_string()),
-        };
-        seen.latencies_ns.push(nanos(sent.elapsed()));
-        seen.reply_bytes = seen.reply_bytes.max(prost::Message::encoded_len(&answer));
-        if answer.households.len() != SCREEN_BATCH
-            || answer.households.first().map(|h| &h.applicant_ref) != Some(&first)
-        {
-            return Err(format!(
-                "a batch of {SCREEN_BATCH} households starting with {first} was answered with {} starting with {:?}",
-                answer.households.len(),
-                answer.households.first().map(|h| &h.applicant_ref)
-            ));
-        }
-        if let Some(h) = answer.households.iter().find(|h| h.rejected) {
-            return Err(format!(
-                "{} was rejected in a neutral area",
-                h.applicant_ref
-            ));
-        }
-        *households += answer.households.len() as u64;
-    }
-    // The request stream ends; the server then ends its answers.
-    drop(tx);
-    match answers.message().await {
-        Ok(None) => Ok(()),
-        Ok(Some(_)) => Err("an answer to no batch".into()),
-        Err(s) => Err(s.to_string()),
-    }
 }
