@@ -119,6 +119,7 @@ async fn evaluated_alone(
         flexible_groups: e.flexible_groups,
         rejection_rule_ids,
         priority_rule_ids,
+        error: String::new(),
     }
 }
 

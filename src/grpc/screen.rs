@@ -1,7 +1,8 @@
 //! ScreenWaitingList: a stream of household batches screened against one vacancy. The
 //! first message opens the screening (the vacancy, its area and the rules are read once);
 //! each later message is validated, judged on every core, and answered in order. A
-//! malformed message or an error ends the stream with its status; nothing is written.
+//! malformed message ends the stream with its status; a household the rules cannot judge
+//! has its error in its result. Nothing is written.
 
 mod convert;
 
@@ -106,17 +107,17 @@ fn screen(screening: &Arc<Screening>, message: pb::ScreenRequest) -> Answer {
     let (done, answer) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
         let began = Instant::now();
-        let result = households(&sent).and_then(|households| {
-            let judged = screening.screen_all(&households).map_err(status)?;
+        let result = households(&sent).map(|households| {
+            let judged = screening.screen_all(&households);
             metrics::histogram!(BATCH_SECONDS).record(began.elapsed().as_secs_f64());
             metrics::counter!(SCREENED).increment(judged.len() as u64);
-            Ok(pb::ScreenResult {
+            pb::ScreenResult {
                 households: households
                     .into_par_iter()
                     .zip(judged)
                     .map(|(h, s)| screened(h.applicant_ref, s))
                     .collect(),
-            })
+            }
         });
         // The receiver is gone only if the stream was dropped; nothing is owed then.
         let _ = done.send(result);

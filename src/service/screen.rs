@@ -54,8 +54,9 @@ impl Screening {
     }
 
     /// Screens a batch on rayon's threads (every core), in order, blocking the caller: call
-    /// it on rayon's threads (as the gRPC layer does) or where blocking is allowed.
-    pub fn screen_all(&self, households: &[Household]) -> Result<Vec<Screened>, ServiceError> {
+    /// it on rayon's threads (as the gRPC layer does) or where blocking is allowed. A
+    /// household that cannot be judged has its error in its place; the others are judged.
+    pub fn screen_all(&self, households: &[Household]) -> Vec<Result<Screened, ServiceError>> {
         households
             .par_iter()
             .with_min_len(PER_THREAD)

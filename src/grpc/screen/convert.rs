@@ -8,7 +8,7 @@ use super::super::pb;
 use super::super::{convert, invalid};
 use crate::engine::screen::Screened;
 use crate::model::Household;
-use crate::service::ScreenFor;
+use crate::service::{ScreenFor, ServiceError};
 
 /// Households of one batch, at most.
 pub const BATCH: usize = 5_000;
@@ -95,15 +95,27 @@ pub fn households(sent: &[pb::ApplicantHousehold]) -> Result<Vec<Household>, Sta
     Err(invalid(v.errors))
 }
 
-/// One household's answer.
-pub fn screened(applicant_ref: String, s: Screened) -> pb::ScreenedHousehold {
-    pb::ScreenedHousehold {
-        applicant_ref,
-        rejected: s.rejected(),
-        outcome: convert::outcome(s.outcome).into(),
-        flexible_eligibility: convert::eligibility(s.flexible.status).into(),
-        flexible_groups: s.flexible.groups.iter().map(|g| g.to_string()).collect(),
-        rejection_rule_ids: s.rejection_rules.iter().map(|r| r.to_string()).collect(),
-        priority_rule_ids: s.priority_rules.iter().map(|r| r.to_string()).collect(),
+/// One household's answer, or why it could not be judged (never quoting a CPR-shaped
+/// run).
+pub fn screened(
+    applicant_ref: String,
+    judged: Result<Screened, ServiceError>,
+) -> pb::ScreenedHousehold {
+    match judged {
+        Ok(s) => pb::ScreenedHousehold {
+            applicant_ref,
+            rejected: s.rejected(),
+            outcome: convert::outcome(s.outcome).into(),
+            flexible_eligibility: convert::eligibility(s.flexible.status).into(),
+            flexible_groups: s.flexible.groups.iter().map(|g| g.to_string()).collect(),
+            rejection_rule_ids: s.rejection_rules.iter().map(|r| r.to_string()).collect(),
+            priority_rule_ids: s.priority_rules.iter().map(|r| r.to_string()).collect(),
+            error: String::new(),
+        },
+        Err(e) => pb::ScreenedHousehold {
+            applicant_ref,
+            error: convert::redact(&e.to_string()),
+            ..Default::default()
+        },
     }
 }
