@@ -184,6 +184,12 @@ async fn stream(
                 answer.households.first().map(|h| &h.applicant_ref)
             ));
         }
+        if let Some(h) = answer.households.iter().find(|h| !h.error.is_empty()) {
+            return Err(format!(
+                "{} could not be judged: {}",
+                h.applicant_ref, h.error
+            ));
+        }
         if let Some(h) = answer.households.iter().find(|h| h.rejected) {
             return Err(format!(
                 "{} was rejected in a neutral area",
