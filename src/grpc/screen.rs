@@ -67,7 +67,8 @@ pub async fn screen_waiting_list(
     let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
     tokio::spawn(async move {
         // Answers in the order the batches came; the next batch is read and decoded while
-        // the one before is judged. After a malformed message nothing more is read.
+        // the one before is judged. After a message that is not a batch of 1 to BATCH
+        // households, or a failed read, nothing more is read.
         let mut working: FuturesOrdered<Answer> = FuturesOrdered::new();
         let mut reading = true;
         loop {
@@ -81,7 +82,13 @@ pub async fn screen_waiting_list(
                 }
                 message = incoming.message(), if reading && working.len() < IN_FLIGHT => {
                     match message {
-                        Ok(Some(message)) => working.push_back(screen(&screening, message)),
+                        Ok(Some(message)) => match batch(message) {
+                            Ok(sent) => working.push_back(screen(&screening, sent)),
+                            Err(e) => {
+                                reading = false;
+                                working.push_back(Box::pin(std::future::ready(Err(e))));
+                            }
+                        },
                         Ok(None) => reading = false,
                         Err(e) => {
                             reading = false;
@@ -96,13 +103,9 @@ pub async fn screen_waiting_list(
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
-/// One batch, on rayon's threads: validated, judged, and its answer built, in the order
-/// sent. A malformed batch is answered at once.
-fn screen(screening: &Arc<Screening>, message: pb::ScreenRequest) -> Answer {
-    let sent = match batch(message) {
-        Ok(sent) => sent,
-        Err(e) => return Box::pin(std::future::ready(Err(e))),
-    };
+/// One batch, on rayon's threads: its households validated and judged, and its answer
+/// built, in the order sent.
+fn screen(screening: &Arc<Screening>, sent: Vec<pb::ApplicantHousehold>) -> Answer {
     let screening = screening.clone();
     let (done, answer) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
