@@ -4,11 +4,14 @@
 //! collector, in batches from a background thread, as the service `letting`. Without an
 //! endpoint nothing here runs and the logs are as they were.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use tracing_opentelemetry::OpenTelemetryLayer;
 
@@ -17,6 +20,9 @@ pub const SERVICE_NAME: &str = "letting";
 
 /// How long an export may take before it is given up.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether spans are being exported: only then is a caller's trace context read.
+static EXPORTING: AtomicBool = AtomicBool::new(false);
 
 /// Why tracing could not be set up or flushed.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +60,7 @@ impl Telemetry {
             .with_batch_exporter(exporter)
             .with_resource(Resource::builder().with_service_name(SERVICE_NAME).build())
             .build();
+        EXPORTING.store(true, Ordering::Relaxed);
         Ok(Telemetry { provider })
     }
 
@@ -68,7 +75,32 @@ impl Telemetry {
     /// Exports the spans still batched and stops the exporter. Blocks: call it outside the
     /// async runtime's threads (or from `spawn_blocking`).
     pub fn shutdown(self) -> Result<(), TelemetryError> {
+        EXPORTING.store(false, Ordering::Relaxed);
         self.provider.shutdown()?;
         Ok(())
+    }
+}
+
+/// The caller's trace, from a W3C `traceparent` header (and `tracestate`), so that a call's
+/// span continues the client's trace; None when spans are not exported (nothing is read
+/// then) or the call carries no valid trace context.
+pub fn remote_parent(headers: &http::HeaderMap) -> Option<opentelemetry::Context> {
+    if !EXPORTING.load(Ordering::Relaxed) || !headers.contains_key("traceparent") {
+        return None;
+    }
+    let context = TraceContextPropagator::new().extract(&Headers(headers));
+    context.span().span_context().is_valid().then_some(context)
+}
+
+/// Request headers as the propagator reads them.
+struct Headers<'a>(&'a http::HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
     }
 }

@@ -40,6 +40,8 @@ impl TraceService for Collector {
 #[derive(Debug)]
 struct Exported {
     name: String,
+    trace_id: String,
+    parent_span_id: String,
     attributes: Vec<(String, String)>,
     service: Option<String>,
 }
@@ -64,6 +66,8 @@ fn spans(request: ExportTraceServiceRequest) -> Vec<Exported> {
             for span in scope.spans {
                 out.push(Exported {
                     name: span.name,
+                    trace_id: hex::encode(&span.trace_id),
+                    parent_span_id: hex::encode(&span.parent_span_id),
                     attributes: span
                         .attributes
                         .iter()
@@ -116,6 +120,9 @@ async fn call_span(
 }
 
 const PING: &str = "/letting.v1.HousingOrganisationService/Ping";
+/// A caller's trace and span, as hex.
+const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+const PARENT: &str = "b7ad6b7169203331";
 
 // One thread: the server's tasks run where the test's subscriber is the default.
 #[tokio::test(flavor = "current_thread")]
@@ -127,7 +134,13 @@ async fn the_servers_spans_reach_an_otlp_collector() {
 
     let server = TestServer::start().await;
     let mut housing = server.housing(Some(&server.keys.kab)).await;
-    housing.ping(pb::PingRequest {}).await.expect("Ping");
+    // The caller's trace, as a W3C traceparent: the call's span continues it.
+    let mut ping = tonic::Request::new(pb::PingRequest {});
+    ping.metadata_mut().insert(
+        "traceparent",
+        format!("00-{TRACE}-{PARENT}-01").parse().expect("ascii"),
+    );
+    housing.ping(ping).await.expect("Ping");
     drop(guard);
 
     // Shutting down exports what is batched; it blocks, so off the runtime's thread.
@@ -137,6 +150,10 @@ async fn the_servers_spans_reach_an_otlp_collector() {
         .expect("spans exported");
     let call = call_span(&mut rx, PING).await;
     assert_eq!(call.service.as_deref(), Some(SERVICE_NAME));
+    assert_eq!(
+        (call.trace_id.as_str(), call.parent_span_id.as_str()),
+        (TRACE, PARENT)
+    );
     assert!(
         call.attributes
             .iter()
