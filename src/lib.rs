@@ -14,3 +14,4 @@ pub mod report;
 pub mod rules;
 pub mod service;
 pub mod store;
+pub mod telemetry;

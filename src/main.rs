@@ -144,6 +144,10 @@ struct ServeArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "LETTING_LOG_JSON")]
     log_json: bool,
+    /// Export tracing spans over OTLP/gRPC to the collector at URL, such as
+    /// http://127.0.0.1:4317 [default: off].
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,6 +225,43 @@ fn init_logging(json: bool) {
     }
 }
 
+/// Logging as `init_logging` sets it up, and every span also exported to OpenTelemetry.
+fn init_traced_logging(json: bool, telemetry: &letting_rules::telemetry::Telemetry) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LETTING_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,refinery_core=warn"));
+    let text = (!json).then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let lines = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(text)
+        .with(lines)
+        .with(telemetry.layer())
+        .init();
+}
+
+/// `letting serve` with its spans exported to the OTLP collector at `endpoint`; the spans
+/// still batched are exported before the process ends.
+fn serve_traced(args: ServeArgs, endpoint: &str) -> anyhow::Result<()> {
+    let runtime = runtime()?;
+    let telemetry = {
+        // The exporter's gRPC channel runs on the runtime.
+        let _entered = runtime.enter();
+        letting_rules::telemetry::Telemetry::otlp(endpoint)?
+    };
+    init_traced_logging(args.log_json, &telemetry);
+    let served = settings(args).and_then(|s| runtime.block_on(cli::serve::run(s)));
+    if let Err(e) = telemetry.shutdown() {
+        eprintln!("warning: {e}");
+    }
+    served
+}
+
 fn settings(args: ServeArgs) -> anyhow::Result<cli::serve::Settings> {
     let file = cli::serve::read_config(args.config.as_deref())?;
     let tls = match (
@@ -285,12 +326,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut stdout = std::io::stdout().lock();
     let result = match cli.command {
-        Command::Serve(args) => {
-            init_logging(args.log_json);
-            settings(args)
-                .and_then(|s| runtime()?.block_on(cli::serve::run(s)))
-                .map(|()| Status::Ok)
-        }
+        Command::Serve(args) => match args.otlp_endpoint.clone() {
+            Some(endpoint) => serve_traced(args, &endpoint).map(|()| Status::Ok),
+            None => {
+                init_logging(args.log_json);
+                settings(args)
+                    .and_then(|s| runtime()?.block_on(cli::serve::run(s)))
+                    .map(|()| Status::Ok)
+            }
+        },
         Command::Rules { command } => match command {
             RulesCommand::Check { dir, as_of, format } => {
                 let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());

@@ -298,6 +298,7 @@ fn install_metrics(addr: SocketAddr) -> anyhow::Result<()> {
         letting_rules::grpc::metrics::CALL_SECONDS,
         store_metrics::COMMIT_SECONDS,
         store_metrics::TRANSACTION_SECONDS,
+        letting_rules::grpc::screen::BATCH_SECONDS,
     ];
     let mut builder = PrometheusBuilder::new().with_http_listener(addr);
     for name in seconds {
@@ -337,6 +338,15 @@ fn describe_metrics() {
         TRANSACTION_SECONDS,
         Unit::Seconds,
         "SQLite batch transaction, BEGIN to the end of COMMIT"
+    );
+    metrics::describe_counter!(
+        letting_rules::grpc::screen::SCREENED,
+        "households screened by ScreenWaitingList"
+    );
+    metrics::describe_histogram!(
+        letting_rules::grpc::screen::BATCH_SECONDS,
+        Unit::Seconds,
+        "one ScreenWaitingList batch validated and judged, on every core"
     );
     metrics::describe_gauge!(
         RULE_BOOK_INFO,

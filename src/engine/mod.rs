@@ -8,6 +8,7 @@ pub mod eval;
 pub mod explain;
 mod quota;
 mod referral;
+pub mod screen;
 
 use std::sync::Arc;
 

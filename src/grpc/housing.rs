@@ -5,6 +5,7 @@ use tonic::{Request, Response, Status};
 use super::auth::{Authenticator, Needs};
 use super::convert::{self, Reader, limits};
 use super::pb::{self, housing_organisation_service_server::HousingOrganisationService};
+use super::screen::{self, ScreenStream};
 use super::{invalid, status};
 use crate::service::{AnswerOffer, Ledger, ProposeLetting, RecordMoveIn, RegisterVacancy};
 
@@ -178,6 +179,15 @@ impl HousingOrganisationService for HousingApi {
             .await
             .map_err(status)?;
         Ok(Response::new(convert::decision(&record)))
+    }
+
+    type ScreenWaitingListStream = ScreenStream;
+
+    async fn screen_waiting_list(
+        &self,
+        request: Request<tonic::Streaming<pb::ScreenRequest>>,
+    ) -> Result<Response<ScreenStream>, Status> {
+        screen::screen_waiting_list(self, request).await
     }
 
     async fn ping(

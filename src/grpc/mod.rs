@@ -11,6 +11,7 @@ pub mod metrics;
 mod municipality;
 mod registry;
 mod report;
+pub mod screen;
 pub mod server;
 
 use tonic::{Code, Status};

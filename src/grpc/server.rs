@@ -186,7 +186,15 @@ pub async fn serve(
                     .get(X_REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("call", method = %request.uri().path(), request_id = %id)
+                let span =
+                    tracing::info_span!("call", method = %request.uri().path(), request_id = %id);
+                // With OpenTelemetry export on, the call continues the caller's trace.
+                if let Some(parent) = crate::telemetry::remote_parent(request.headers()) {
+                    use tracing_opentelemetry::OpenTelemetrySpanExt;
+                    // Without the layer (logs only) there is nothing to attach it to.
+                    let _ = span.set_parent(parent);
+                }
+                span
             }),
         )
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -14,6 +14,7 @@ mod proposal;
 pub mod purge;
 mod referrals;
 mod registry;
+mod screen;
 mod users;
 pub mod workflow;
 
@@ -45,6 +46,7 @@ pub use letting::*;
 pub use offers::*;
 pub use referrals::*;
 pub use registry::*;
+pub use screen::*;
 pub use users::*;
 
 /// Who is calling, as established from their API key.

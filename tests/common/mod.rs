@@ -652,7 +652,7 @@ impl ServeProcess {
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).expect("stderr log");
         let mut command = Command::new(env!("CARGO_BIN_EXE_letting"));
         for (name, _) in std::env::vars() {
-            if name.starts_with("LETTING_") {
+            if name.starts_with("LETTING_") || name.starts_with("OTEL_") {
                 command.env_remove(name);
             }
         }
@@ -820,5 +820,46 @@ pub fn channel_of(c: pb::LettingChannel) -> letting_rules::model::Channel {
         pb::LettingChannel::InternalList => Channel::InternalList,
         pb::LettingChannel::ExternalList => Channel::ExternalList,
         pb::LettingChannel::Unspecified => panic!("an unspecified channel"),
+    }
+}
+
+// ----- ScreenWaitingList ---------------------------------------------------------------------
+
+/// The first message of a screening: the vacancy and the date.
+pub fn screen_vacancy(vacancy_id: &str, date: &str) -> pb::ScreenRequest {
+    pb::ScreenRequest {
+        item: Some(pb::screen_request::Item::Vacancy(pb::ScreenVacancy {
+            vacancy_id: vacancy_id.into(),
+            as_of_date: date.into(),
+        })),
+    }
+}
+
+/// A later message of a screening: a batch of households.
+pub fn screen_batch(households: Vec<pb::ApplicantHousehold>) -> pb::ScreenRequest {
+    pb::ScreenRequest {
+        item: Some(pb::screen_request::Item::Batch(pb::ScreenBatch {
+            households,
+        })),
+    }
+}
+
+/// Sends `messages` as one ScreenWaitingList stream; the answers received before the
+/// stream ended, and its error status if it ended with one (or the call was refused).
+pub async fn screen(
+    h: &mut Housing,
+    messages: Vec<pb::ScreenRequest>,
+) -> (Vec<pb::ScreenResult>, Option<Status>) {
+    let mut answers = Vec::new();
+    let mut stream = match h.screen_waiting_list(tokio_stream::iter(messages)).await {
+        Ok(r) => r.into_inner(),
+        Err(status) => return (answers, Some(status)),
+    };
+    loop {
+        match stream.message().await {
+            Ok(Some(answer)) => answers.push(answer),
+            Ok(None) => return (answers, None),
+            Err(status) => return (answers, Some(status)),
+        }
     }
 }
