@@ -1,6 +1,6 @@
 //! The caseworker console in a real browser: headless Chromium (Debian's `chromium`,
-//! installed by .ci/run) driven over the DevTools protocol against the console on a
-//! loopback port, over the demo city. A caseworker signs in, opens the queue and a
+//! installed by .ci/run) driven over the DevTools protocol with `chromiumoxide` against the
+//! console on a loopback port, over the demo city. A caseworker signs in, opens the queue and a
 //! letting, approves it with considerations, sees the queue shrink and the report count
 //! it; rejects another and sees the replacement obligation; a form without its CSRF token
 //! is refused; an auditor has no approve form; another organisation's letting is not
@@ -11,14 +11,14 @@
 //! Without Chromium the test says it skipped, unless CI is set: there it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "console_support/cdp.rs"]
-mod cdp;
+#[path = "console_support/browser.rs"]
+mod browser;
 mod console_support;
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use cdp::{Browser, axe_source, chromium};
+use browser::{Browser, axe_source, chromium};
 use console_support::{Fixture, PASSWORD};
 use letting_rules::service::Principal;
 

@@ -5,7 +5,7 @@
 //! without JavaScript; every form carries a CSRF token tied to the session.
 //!
 //! - `server.rs` — the router, the listener, the language cookie;
-//! - `session.rs` — sign-in, server-side sessions (in memory), cookies, CSRF;
+//! - `session.rs` — sessions (`tower-sessions`, in memory), sign-in and lifetime, CSRF;
 //! - `error.rs` — refusals as pages with their HTTP status;
 //! - `i18n.rs` — Danish and English;
 //! - `layout.rs` — the page frame (header, navigation, skip link) and shared parts;

@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
-use super::session::{LANG_COOKIE, Sessions, query_lang};
+use super::session::{self, LANG_COOKIE, query_lang};
 use super::{assets, layout, pages};
 use crate::service::Ledger;
 
@@ -27,8 +27,6 @@ pub struct ConsoleOptions {
 #[derive(Clone)]
 pub struct AppState {
     pub ledger: Ledger,
-    pub sessions: Sessions,
-    pub options: ConsoleOptions,
 }
 
 /// The policy of the console's own pages: nothing but this origin, no script at all.
@@ -38,11 +36,8 @@ const CSP: &str = "default-src 'self'; script-src 'none'; object-src 'none'; \
 
 /// The console over `ledger`.
 pub fn router(ledger: Ledger, options: ConsoleOptions) -> Router {
-    let state = AppState {
-        ledger,
-        sessions: Sessions::default(),
-        options,
-    };
+    let sessions = session::layer(options.secure_cookies);
+    let state = AppState { ledger };
     Router::new()
         .route("/", get(pages::start))
         .route(
@@ -70,6 +65,7 @@ pub fn router(ledger: Ledger, options: ConsoleOptions) -> Router {
         .route("/areas", get(pages::report::areas))
         .route("/assets/console.css", get(console_css))
         .route("/assets/dkfds/{*path}", get(assets::dkfds))
+        .layer(sessions)
         .layer(middleware::from_fn(headers))
         .with_state(state)
 }

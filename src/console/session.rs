@@ -1,16 +1,18 @@
-//! Sessions: a random token in a cookie (HttpOnly, SameSite=Strict, Secure under TLS),
-//! the session itself on the server, in this process's memory (a restart signs everyone
-//! out; several processes behind a balancer each keep their own). A session expires after
-//! an idle time and, at the latest, a fixed time after sign-in. Each session has its CSRF
-//! token (a synchronizer token): every form carries it and a POST without it is refused.
+//! Sessions, with `tower-sessions`: a random id in a cookie (HttpOnly, SameSite=Strict,
+//! Secure under TLS), the session itself in this process's memory (`MemoryStore`: a restart
+//! signs everyone out; several processes behind a balancer each keep their own). A session
+//! expires after an idle time (a signed-in caseworker's every request restarts it) and, at
+//! the latest, a fixed time after sign-in (the sign-in time is kept in the session). Each
+//! session has its CSRF token (a synchronizer token, kept in the session): every form
+//! carries it and a POST without it is refused.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
 
 use super::error::ConsoleError;
 use super::i18n::Lang;
@@ -24,19 +26,37 @@ pub const IDLE: Duration = Duration::from_secs(30 * 60);
 /// A session ends this long after it began, used or not.
 pub const LIFETIME: Duration = Duration::from_secs(8 * 60 * 60);
 
-#[derive(Debug, Clone)]
-pub struct Session {
-    /// None until the visitor signs in: the sign-in form has a token too.
-    pub signed: Option<SignedIn>,
-    pub csrf: String,
-    began: Instant,
-    seen: Instant,
+/// The session's keys: its CSRF token, whom it is signed in as, and when (Unix seconds).
+const CSRF: &str = "csrf";
+const SIGNED: &str = "signed";
+const BEGAN: &str = "began";
+
+/// The session layer: sessions in memory behind the `letting_session` cookie.
+pub fn layer(secure: bool) -> SessionManagerLayer<MemoryStore> {
+    SessionManagerLayer::new(MemoryStore::default())
+        .with_name(SESSION_COOKIE)
+        .with_path("/")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(secure)
+        .with_expiry(idle())
 }
 
-/// The sessions of this process.
-#[derive(Clone, Default)]
-pub struct Sessions {
-    inner: Arc<Mutex<HashMap<String, Session>>>,
+fn idle() -> Expiry {
+    Expiry::OnInactivity(tower_sessions::cookie::time::Duration::seconds(
+        i64::try_from(IDLE.as_secs()).unwrap_or(i64::MAX),
+    ))
+}
+
+fn internal(e: tower_sessions::session::Error) -> ConsoleError {
+    ConsoleError::Internal(format!("session: {e}"))
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 /// A random token of 32 bytes, hex.
@@ -56,52 +76,51 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        // A poisoned map still holds valid sessions: a panic elsewhere changes none halfway.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Starts a session (anonymous, or signed in); returns its token.
-    pub fn start(&self, signed: Option<SignedIn>) -> Result<(String, Session), ConsoleError> {
-        let now = Instant::now();
-        let session = Session {
-            signed,
-            csrf: token()?,
-            began: now,
-            seen: now,
-        };
-        let id = token()?;
-        let mut map = self.lock();
-        map.retain(|_, s| live(s, now));
-        map.insert(id.clone(), session.clone());
-        Ok((id, session))
-    }
-
-    /// The live session of `id`, touched.
-    pub fn get(&self, id: &str) -> Option<Session> {
-        let now = Instant::now();
-        let mut map = self.lock();
-        match map.get_mut(id) {
-            Some(s) if live(s, now) => {
-                s.seen = now;
-                Some(s.clone())
-            }
-            Some(_) => {
-                map.remove(id);
-                None
-            }
-            None => None,
-        }
-    }
-
-    pub fn end(&self, id: &str) {
-        self.lock().remove(id);
-    }
+/// What a live session holds.
+#[derive(Debug, Clone)]
+pub struct SessionData {
+    /// None until the visitor signs in: the sign-in form has a token too.
+    pub signed: Option<SignedIn>,
+    pub csrf: String,
 }
 
-fn live(s: &Session, now: Instant) -> bool {
-    now.duration_since(s.seen) < IDLE && now.duration_since(s.began) < LIFETIME
+/// The session's data, if it has any; a signed-in session past its lifetime is ended.
+async fn read(session: &Session) -> Result<Option<SessionData>, ConsoleError> {
+    let Some(csrf) = session.get::<String>(CSRF).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    let signed = session.get::<SignedIn>(SIGNED).await.map_err(internal)?;
+    if signed.is_some() {
+        let began = session.get::<u64>(BEGAN).await.map_err(internal)?;
+        let over = began.is_none_or(|b| unix_now().saturating_sub(b) >= LIFETIME.as_secs());
+        if over {
+            session.flush().await.map_err(internal)?;
+            return Ok(None);
+        }
+    }
+    Ok(Some(SessionData { signed, csrf }))
+}
+
+/// Starts an anonymous session (for the sign-in form); its CSRF token.
+pub async fn start_anonymous(session: &Session) -> Result<String, ConsoleError> {
+    let csrf = token()?;
+    session.insert(CSRF, &csrf).await.map_err(internal)?;
+    Ok(csrf)
+}
+
+/// Signs the session in: a new session id (one seen before sign-in is never a signed-in
+/// one), a new CSRF token, and the time its lifetime counts from.
+pub async fn sign_in(session: &Session, signed: &SignedIn) -> Result<(), ConsoleError> {
+    session.cycle_id().await.map_err(internal)?;
+    session.insert(SIGNED, signed).await.map_err(internal)?;
+    session.insert(CSRF, token()?).await.map_err(internal)?;
+    session.insert(BEGAN, unix_now()).await.map_err(internal)?;
+    Ok(())
+}
+
+/// Ends the session on the server; its cookie is removed.
+pub async fn end(session: &Session) -> Result<(), ConsoleError> {
+    session.flush().await.map_err(internal)
 }
 
 /// A cookie's value from the request's Cookie headers.
@@ -114,23 +133,6 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
-}
-
-/// The Set-Cookie value of a session cookie.
-pub fn session_cookie(id: &str, secure: bool) -> String {
-    format!(
-        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        LIFETIME.as_secs(),
-        if secure { "; Secure" } else { "" }
-    )
-}
-
-/// The Set-Cookie value that removes the session cookie.
-pub fn cleared_cookie(secure: bool) -> String {
-    format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        if secure { "; Secure" } else { "" }
-    )
 }
 
 /// The language of a request: `?lang=` first, then the cookie, else Danish.
@@ -167,7 +169,10 @@ fn path_without_lang(parts: &Parts) -> String {
 
 /// Anyone: signed in or not, with a session or not.
 pub struct Visitor {
-    pub session: Option<(String, Session)>,
+    /// The request's session (empty until something is kept in it).
+    pub session: Session,
+    /// What the session holds, if it is live.
+    pub data: Option<SessionData>,
     pub lang: Lang,
     /// The path and query asked for (without `lang=`), for the language switch.
     pub path: String,
@@ -178,12 +183,17 @@ impl FromRequestParts<AppState> for Visitor {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        _state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let session = cookie(&parts.headers, SESSION_COOKIE)
-            .and_then(|id| state.sessions.get(id).map(|s| (id.to_owned(), s)));
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| ConsoleError::Internal("no session layer".into()))?;
+        let data = read(&session).await?;
         Ok(Visitor {
             session,
+            data,
             lang: lang_of(parts),
             path: path_without_lang(parts),
         })
@@ -218,20 +228,20 @@ impl FromRequestParts<AppState> for Caseworker {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let visitor = Visitor::from_request_parts(parts, state).await?;
-        match visitor.session {
-            Some((
-                _,
-                Session {
-                    signed: Some(signed),
-                    csrf,
-                    ..
-                },
-            )) => Ok(Caseworker {
-                signed,
+        match visitor.data {
+            Some(SessionData {
+                signed: Some(signed),
                 csrf,
-                lang: visitor.lang,
-                path: visitor.path,
-            }),
+            }) => {
+                // Used: its idle time starts again.
+                visitor.session.set_expiry(Some(idle()));
+                Ok(Caseworker {
+                    signed,
+                    csrf,
+                    lang: visitor.lang,
+                    path: visitor.path,
+                })
+            }
             _ => Err(ConsoleError::SignInRequired),
         }
     }
@@ -239,8 +249,8 @@ impl FromRequestParts<AppState> for Caseworker {
 
 /// Checks a sign-in form's token against the anonymous session it was served in.
 pub fn check_anonymous_csrf(visitor: &Visitor, sent: &str) -> Result<(), ConsoleError> {
-    match &visitor.session {
-        Some((_, s)) if !sent.is_empty() && same(sent, &s.csrf) => Ok(()),
+    match &visitor.data {
+        Some(s) if !sent.is_empty() && same(sent, &s.csrf) => Ok(()),
         _ => Err(ConsoleError::Csrf),
     }
 }

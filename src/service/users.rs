@@ -18,7 +18,7 @@ pub const MAX_USERNAME_CHARS: usize = 64;
 pub const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// Whom a console session acts for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SignedIn {
     pub principal: Principal,
     /// Recorded on every act: the username, or `key:<id>` for an API key.

@@ -54,7 +54,7 @@ pub fn see_other(location: &str) -> Response {
 
 /// `GET /`: the work a caseworker starts from.
 pub async fn start(visitor: Visitor) -> Response {
-    match visitor.session.and_then(|(_, s)| s.signed) {
+    match visitor.data.and_then(|s| s.signed) {
         Some(_) => see_other("/queue"),
         None => see_other("/signin"),
     }

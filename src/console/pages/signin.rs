@@ -1,10 +1,9 @@
 //! Sign-in (username and password, or an API key) and sign-out. The sign-in form is served
-//! in an anonymous session with its own CSRF token; signing in starts a new session (a new
-//! token: a session id seen before sign-in is never a signed-in one).
+//! in an anonymous session with its own CSRF token; signing in cycles the session id and
+//! gives it a new token (a session id seen before sign-in is never a signed-in one).
 
 use axum::extract::{Form, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::http::StatusCode;
 use maud::html;
 use serde::Deserialize;
 
@@ -12,16 +11,7 @@ use super::{Failure, OrPage, Page, html, see_other};
 use crate::console::i18n::Lang;
 use crate::console::layout;
 use crate::console::server::AppState;
-use crate::console::session::{
-    Caseworker, Visitor, check_anonymous_csrf, cleared_cookie, session_cookie,
-};
-
-fn with_cookie(mut response: Response, cookie: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    response
-}
+use crate::console::session::{self, Caseworker, Visitor, check_anonymous_csrf};
 
 fn form_page(lang: Lang, csrf: &str, failed: bool) -> maud::Markup {
     let title = lang.t("Log ind", "Sign in");
@@ -72,19 +62,18 @@ fn form_page(lang: Lang, csrf: &str, failed: bool) -> maud::Markup {
 }
 
 /// `GET /signin`.
-pub async fn form(State(state): State<AppState>, visitor: Visitor) -> Page {
+pub async fn form(visitor: Visitor) -> Page {
     let lang = visitor.lang;
-    if let Some((_, s)) = &visitor.session {
+    if let Some(s) = &visitor.data {
         if s.signed.is_some() {
             return Ok(see_other("/"));
         }
         return Ok(html(form_page(lang, &s.csrf, false)));
     }
-    let (id, session) = state.sessions.start(None).or_page(lang)?;
-    Ok(with_cookie(
-        html(form_page(lang, &session.csrf, false)),
-        &session_cookie(&id, state.options.secure_cookies),
-    ))
+    let csrf = session::start_anonymous(&visitor.session)
+        .await
+        .or_page(lang)?;
+    Ok(html(form_page(lang, &csrf, false)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,9 +108,9 @@ pub async fn submit(
         Ok(signed) => signed,
         Err(crate::service::ServiceError::PermissionDenied(_)) => {
             let csrf = visitor
-                .session
+                .data
                 .as_ref()
-                .map(|(_, s)| s.csrf.clone())
+                .map(|s| s.csrf.clone())
                 .unwrap_or_default();
             let mut response = html(form_page(lang, &csrf, true));
             *response.status_mut() = StatusCode::UNAUTHORIZED;
@@ -129,15 +118,11 @@ pub async fn submit(
         }
         Err(e) => return Err(Failure(lang, e.into())),
     };
-    if let Some((old, _)) = &visitor.session {
-        state.sessions.end(old);
-    }
     tracing::info!(caseworker = %signed.caseworker, principal = %signed.principal.label(), "console sign-in");
-    let (id, _) = state.sessions.start(Some(signed)).or_page(lang)?;
-    Ok(with_cookie(
-        see_other("/"),
-        &session_cookie(&id, state.options.secure_cookies),
-    ))
+    session::sign_in(&visitor.session, &signed)
+        .await
+        .or_page(lang)?;
+    Ok(see_other("/"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,18 +132,8 @@ pub struct SignOutForm {
 }
 
 /// `POST /signout`.
-pub async fn signout(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    cw: Caseworker,
-    Form(form): Form<SignOutForm>,
-) -> Page {
+pub async fn signout(visitor: Visitor, cw: Caseworker, Form(form): Form<SignOutForm>) -> Page {
     super::csrf(&cw, &form.csrf)?;
-    if let Some((id, _)) = &visitor.session {
-        state.sessions.end(id);
-    }
-    Ok(with_cookie(
-        see_other("/signin"),
-        &cleared_cookie(state.options.secure_cookies),
-    ))
+    session::end(&visitor.session).await.or_page(cw.lang)?;
+    Ok(see_other("/signin"))
 }

@@ -1,19 +1,19 @@
-//! Headless Chromium driven over the DevTools protocol (a WebSocket of JSON commands,
-//! `tokio-tungstenite`): start the browser, open a page, type into fields, press buttons,
-//! wait for the next page, run axe-core on it and take its screenshot.
+//! Headless Chromium driven over the DevTools protocol with `chromiumoxide`, launched from
+//! the system's Chromium (nothing is downloaded): open a page, type into fields, press
+//! buttons, wait for the next page, run axe-core on it and take its screenshot.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use futures::{SinkExt, StreamExt};
+use chromiumoxide::browser::{Browser as Chromium, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+use chromiumoxide::cdp::browser_protocol::input::InsertTextParams;
+use chromiumoxide::cdp::browser_protocol::page::{CaptureScreenshotFormat, NavigateParams};
+use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
+use chromiumoxide::page::{Page, ScreenshotParams};
+use futures::StreamExt;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Where Chromium is: `LETTING_CHROMIUM`, else Debian's and the usual paths.
 pub fn chromium() -> Option<PathBuf> {
@@ -38,17 +38,16 @@ pub fn axe_source() -> Option<String> {
 }
 
 pub struct Browser {
-    child: Child,
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    session: String,
-    next_id: u64,
+    chromium: Chromium,
+    page: Page,
+    handler: tokio::task::JoinHandle<()>,
     _profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // chromiumoxide kills the browser process when its handle is dropped.
+        self.handler.abort();
     }
 }
 
@@ -56,129 +55,62 @@ impl Browser {
     /// Starts headless Chromium and opens one page (1280 × 900).
     pub async fn start(chromium: &Path) -> Browser {
         let profile = tempfile::tempdir().expect("profile dir");
-        let mut child = Command::new(chromium)
+        let config = BrowserConfig::builder()
+            .chrome_executable(chromium)
+            .no_sandbox()
+            .window_size(1280, 900)
+            .viewport(None)
+            .user_data_dir(profile.path())
+            .launch_timeout(Duration::from_secs(60))
+            .request_timeout(Duration::from_secs(60))
             .args([
-                "--headless",
-                "--no-sandbox",
                 "--disable-gpu",
                 "--disable-dev-shm-usage",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-extensions",
                 "--hide-scrollbars",
-                "--remote-debugging-port=0",
-                "--window-size=1280,900",
             ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("about:blank")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start chromium");
-        // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID" on stderr.
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && let Some(at) = line.find("ws://") {
-                    let _ = tx.send(line[at..].trim().to_owned());
-                    sent = true;
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("chromium printed its DevTools address within 60 s");
-        let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .build()
+            .expect("a browser configuration");
+        let (chromium, mut events) = Chromium::launch(config).await.expect("start chromium");
+        // The connection's event loop: it must run for any command to be answered.
+        let handler = tokio::spawn(async move { while events.next().await.is_some() {} });
+        let page = chromium.new_page("about:blank").await.expect("open a page");
+        page.execute(SetDeviceMetricsOverrideParams::new(1280, 900, 1.0, false))
             .await
-            .expect("connect to DevTools");
-        let mut browser = Browser {
-            child,
-            ws,
-            session: String::new(),
-            next_id: 0,
+            .expect("set the viewport");
+        Browser {
+            chromium,
+            page,
+            handler,
             _profile: profile,
-        };
-        let target = browser
-            .call("Target.createTarget", json!({"url": "about:blank"}))
-            .await;
-        let target_id = target["targetId"].as_str().expect("target id").to_owned();
-        let attached = browser
-            .call(
-                "Target.attachToTarget",
-                json!({"targetId": target_id, "flatten": true}),
-            )
-            .await;
-        browser.session = attached["sessionId"].as_str().expect("session").to_owned();
-        browser.call("Page.enable", json!({})).await;
-        browser.call("Runtime.enable", json!({})).await;
-        browser
-            .call(
-                "Emulation.setDeviceMetricsOverride",
-                json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
-            )
-            .await;
-        browser
-    }
-
-    /// Sends one command (to the page once attached) and waits for its result.
-    pub async fn call(&mut self, method: &str, params: Value) -> Value {
-        match self.try_call(method, params).await {
-            Ok(v) => v,
-            Err(error) => panic!("{method} failed: {error}"),
         }
     }
 
-    /// As [`Browser::call`], with the protocol's error returned.
-    pub async fn try_call(&mut self, method: &str, params: Value) -> Result<Value, String> {
-        self.next_id += 1;
-        let id = self.next_id;
-        let mut message = json!({"id": id, "method": method, "params": params});
-        if !self.session.is_empty() {
-            message["sessionId"] = json!(self.session);
-        }
-        self.ws
-            .send(Message::text(message.to_string()))
+    /// Evaluates `expression` in the page, the protocol's error returned.
+    async fn try_eval(&mut self, expression: &str) -> Result<Value, String> {
+        let params = EvaluateParams::builder()
+            .expression(expression)
+            .await_promise(true)
+            .return_by_value(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let result = self
+            .page
+            .evaluate_expression(params)
             .await
-            .expect("send to DevTools");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let next = tokio::time::timeout(left, self.ws.next())
-                .await
-                .unwrap_or_else(|_| panic!("{method}: no answer within 60 s"));
-            let Some(Ok(Message::Text(text))) = next else {
-                continue;
-            };
-            let value: Value = serde_json::from_str(&text).expect("DevTools JSON");
-            if value["id"].as_u64() == Some(id) {
-                if let Some(error) = value.get("error") {
-                    return Err(error.to_string());
-                }
-                return Ok(value["result"].clone());
-            }
-        }
+            .map_err(|e| e.to_string())?;
+        Ok(result.value().cloned().unwrap_or(Value::Null))
     }
 
     /// Evaluates `expression` in the page; its value (promises awaited).
     pub async fn eval(&mut self, expression: &str) -> Value {
-        let result = self
-            .call(
-                "Runtime.evaluate",
-                json!({"expression": expression, "awaitPromise": true, "returnByValue": true}),
-            )
-            .await;
-        if let Some(e) = result.get("exceptionDetails") {
-            panic!(
+        match tokio::time::timeout(Duration::from_secs(60), self.try_eval(expression)).await {
+            Ok(Ok(value)) => value,
+            Ok(Err(e)) => panic!(
                 "script failed: {e}\n{}",
                 &expression[..expression.len().min(300)]
-            );
+            ),
+            Err(_) => panic!("script: no answer within 60 s"),
         }
-        result["result"]["value"].clone()
     }
 
     /// Marks the current document, so that the next one can be told from it.
@@ -191,14 +123,14 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             // While the page changes, the old document may vanish under the question.
-            let ready = self
-                .try_call(
-                    "Runtime.evaluate",
-                    json!({"expression": "typeof window.__consoleTestOld === 'undefined' && document.readyState === 'complete'", "returnByValue": true}),
-                )
-                .await
-                .map(|r| r["result"]["value"].clone());
-            if ready == Ok(json!(true)) {
+            let ready = tokio::time::timeout(
+                Duration::from_secs(5),
+                self.try_eval(
+                    "typeof window.__consoleTestOld === 'undefined' && document.readyState === 'complete'",
+                ),
+            )
+            .await;
+            if matches!(ready, Ok(Ok(Value::Bool(true)))) {
                 return;
             }
             assert!(Instant::now() < deadline, "no new page within 30 s");
@@ -208,7 +140,10 @@ impl Browser {
 
     pub async fn goto(&mut self, url: &str) {
         self.mark().await;
-        self.call("Page.navigate", json!({"url": url})).await;
+        self.page
+            .execute(NavigateParams::new(url))
+            .await
+            .unwrap_or_else(|e| panic!("navigate to {url}: {e}"));
         self.wait_for_new_page().await;
     }
 
@@ -237,7 +172,10 @@ impl Browser {
             ))
             .await;
         assert_eq!(found, json!(true), "no field {selector}");
-        self.call("Input.insertText", json!({"text": text})).await;
+        self.page
+            .execute(InsertTextParams::new(text))
+            .await
+            .expect("type the text");
     }
 
     /// Sets a field's value directly (a date field, whose keyboard entry is by segment).
@@ -288,15 +226,11 @@ impl Browser {
 
     /// Saves a PNG of the whole page.
     pub async fn screenshot(&mut self, path: &Path) {
-        let shot = self
-            .call(
-                "Page.captureScreenshot",
-                json!({"format": "png", "captureBeyondViewport": true}),
-            )
-            .await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().expect("png data"))
-            .expect("base64");
+        let params = ScreenshotParams::builder()
+            .format(CaptureScreenshotFormat::Png)
+            .capture_beyond_viewport(true)
+            .build();
+        let bytes = self.page.screenshot(params).await.expect("a screenshot");
         assert!(bytes.starts_with(b"\x89PNG"));
         std::fs::write(path, bytes).expect("write the screenshot");
     }
