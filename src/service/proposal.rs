@@ -24,6 +24,11 @@ use crate::log::{self, Body, Inputs, Placement};
 use crate::model::{AreaFacts, RuleBook};
 use crate::store::{CaseKind, CaseRow, DecisionRecord, Tx};
 
+/// Proposals by what their write transaction did: `written` (the prepared writes, their
+/// snapshot still holding), `judged_again` (the snapshot no longer held) or `unprepared`
+/// (nothing prepared: PostgreSQL, or a proposal the snapshot could not judge).
+pub const PREPARED_PROPOSALS: &str = "letting_prepared_proposals_total";
+
 /// What ProposeLetting found and decided, before it writes.
 struct JudgedLetting {
     vrow: CaseRow,
@@ -342,15 +347,22 @@ impl Ledger {
                 prepared.clone(),
             );
             Box::pin(async move {
-                if let Some(prepared) = prepared
+                if let Some(prepared) = &prepared
                     && still_holds(tx, &p, &command, &prepared.snapshot).await?
                 {
+                    metrics::counter!(PREPARED_PROPOSALS, "result" => "written").increment(1);
                     write_letting(tx, &in_force, &prepared.writes).await?;
                     return Ok(Answer {
                         value: prepared.response.clone(),
                         encoded: Some(prepared.encoded.clone()),
                     });
                 }
+                let result = if prepared.is_some() {
+                    "judged_again"
+                } else {
+                    "unprepared"
+                };
+                metrics::counter!(PREPARED_PROPOSALS, "result" => result).increment(1);
                 let judged = judge_letting(tx, &p, &in_force.book, today, &command).await?;
                 let (_, writes, response) = letting_writes(&p, &in_force, &command, judged)?;
                 write_letting(tx, &in_force, &writes).await?;
