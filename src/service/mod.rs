@@ -178,16 +178,6 @@ impl InForce {
         decision: &DecisionRecord,
         inputs: &Inputs,
     ) -> Result<(), ServiceError> {
-        self.append_encoded(tx, decision, &to_json(inputs)?).await
-    }
-
-    /// [`InForce::append`] with the inputs already encoded (off the writer).
-    pub(crate) async fn append_encoded(
-        &self,
-        tx: &mut dyn Tx,
-        decision: &DecisionRecord,
-        inputs: &serde_json::Value,
-    ) -> Result<(), ServiceError> {
         if !self.kept.load(Ordering::Acquire) {
             tx.put_rule_book(&RuleBookRecord {
                 hash: self.hash.clone(),
@@ -198,7 +188,8 @@ impl InForce {
             .await?;
         }
         tx.append_decision(decision).await?;
-        tx.put_decision_inputs(&decision.id, inputs).await?;
+        tx.put_decision_inputs(&decision.id, &to_json(inputs)?)
+            .await?;
         Ok(())
     }
 }
@@ -253,29 +244,7 @@ impl Ledger {
         R: Serialize + DeserializeOwned + Send + 'static,
         F: for<'a> Fn(&'a mut dyn Tx) -> TxFuture<'a, R, ServiceError> + Send + Sync + 'static,
     {
-        self.judged_encoded(in_force, principal, key, request_hash, unencoded(job))
-            .await
-    }
-
-    /// [`Ledger::judged`] for a job that may bring its answer already encoded.
-    async fn judged_encoded<R, F>(
-        &self,
-        in_force: &InForce,
-        principal: &Principal,
-        key: &str,
-        request_hash: Vec<u8>,
-        job: F,
-    ) -> Result<R, ServiceError>
-    where
-        R: Serialize + DeserializeOwned + Send + 'static,
-        F: for<'a> Fn(&'a mut dyn Tx) -> TxFuture<'a, Answer<R>, ServiceError>
-            + Send
-            + Sync
-            + 'static,
-    {
-        let done = self
-            .idempotent_encoded(principal, key, request_hash, job)
-            .await;
+        let done = self.idempotent(principal, key, request_hash, job).await;
         if done.is_ok() {
             in_force.kept.store(true, Ordering::Release);
         }
@@ -294,26 +263,6 @@ impl Ledger {
     where
         R: Serialize + DeserializeOwned + Send + 'static,
         F: for<'a> Fn(&'a mut dyn Tx) -> TxFuture<'a, R, ServiceError> + Send + Sync + 'static,
-    {
-        self.idempotent_encoded(principal, key, request_hash, unencoded(job))
-            .await
-    }
-
-    /// [`Ledger::idempotent`] for a job that may bring its answer already encoded, so that
-    /// the transaction does not encode it.
-    async fn idempotent_encoded<R, F>(
-        &self,
-        principal: &Principal,
-        key: &str,
-        request_hash: Vec<u8>,
-        job: F,
-    ) -> Result<R, ServiceError>
-    where
-        R: Serialize + DeserializeOwned + Send + 'static,
-        F: for<'a> Fn(&'a mut dyn Tx) -> TxFuture<'a, Answer<R>, ServiceError>
-            + Send
-            + Sync
-            + 'static,
     {
         if key.is_empty() || key.len() > 200 {
             return Err(ServiceError::invalid(
@@ -347,14 +296,9 @@ impl Ledger {
                         return serde_json::from_slice(&found.response)
                             .map_err(|e| ServiceError::Corrupt(e.to_string()));
                     }
-                    let Answer {
-                        value: response,
-                        encoded,
-                    } = job(tx).await?;
-                    let bytes = match encoded {
-                        Some(bytes) => bytes.to_vec(),
-                        None => encode_answer(&response)?,
-                    };
+                    let response = job(tx).await?;
+                    let bytes = serde_json::to_vec(&response)
+                        .map_err(|e| ServiceError::Corrupt(e.to_string()))?;
                     tx.put_idempotency(
                         &principal,
                         &key,
@@ -368,37 +312,6 @@ impl Ledger {
                 })
             })
             .await
-    }
-}
-
-/// A job's answer, with the encoding its idempotency record keeps when it was made before
-/// the transaction.
-pub(crate) struct Answer<R> {
-    pub(crate) value: R,
-    pub(crate) encoded: Option<Arc<[u8]>>,
-}
-
-/// An answer as an idempotency record keeps it.
-pub(crate) fn encode_answer<R: Serialize>(answer: &R) -> Result<Vec<u8>, ServiceError> {
-    serde_json::to_vec(answer).map_err(|e| ServiceError::Corrupt(e.to_string()))
-}
-
-/// A job whose answer the transaction encodes.
-fn unencoded<R, F>(
-    job: F,
-) -> impl for<'a> Fn(&'a mut dyn Tx) -> TxFuture<'a, Answer<R>, ServiceError> + Send + Sync + 'static
-where
-    R: Send + 'static,
-    F: for<'a> Fn(&'a mut dyn Tx) -> TxFuture<'a, R, ServiceError> + Send + Sync + 'static,
-{
-    move |tx| {
-        let running = job(tx);
-        Box::pin(async move {
-            Ok(Answer {
-                value: running.await?,
-                encoded: None,
-            })
-        })
     }
 }
 

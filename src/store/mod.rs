@@ -645,12 +645,6 @@ impl Store {
         }
     }
 
-    /// Whether one writer thread runs every write transaction (SQLite), so that work moved
-    /// out of the transaction raises what the store can commit.
-    pub fn serial_writer(&self) -> bool {
-        matches!(self, Store::Sqlite(_))
-    }
-
     /// Runs a short `job` (a few lookups by key) in a read-only transaction, where it
     /// costs least: on SQLite on the calling thread, without the hop to a blocking thread
     /// that a long read needs; on PostgreSQL as [`Store::read`].
