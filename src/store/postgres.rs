@@ -340,25 +340,10 @@ impl PgTx<'_> {
         let limit = i64::from(limit);
         let mut sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE TRUE");
         let mut params: Vec<Param<'_>> = Vec::new();
-        if let Some(municipality) = &filter.municipality {
-            params.push(municipality);
-            sql.push_str(&format!(" AND municipality = ${}", params.len()));
-        }
-        if let Some(subject) = &filter.subject {
-            params.push(subject);
-            sql.push_str(&format!(" AND subject = ${}", params.len()));
-        }
-        if let Some(from) = &filter.from {
-            // A cursor at or past `from` bounds the index range better on its own.
-            if after.is_none_or(|(date, _)| date < *from) {
-                params.push(from);
-                sql.push_str(&format!(" AND event_date >= ${}", params.len()));
-            }
-        }
-        if let Some(to) = &filter.to {
-            params.push(to);
-            sql.push_str(&format!(" AND event_date <= ${}", params.len()));
-        }
+        // A cursor at or past `from` bounds the index range better on its own.
+        let from_bounds = after.is_none_or(|(date, _)| filter.from.is_some_and(|f| date < f));
+        let any_kind = (!kinds.is_empty()).then_some(&kinds as Param<'_>);
+        filter_conditions(filter, any_kind, from_bounds, &mut sql, &mut params);
         if let Some((date, id)) = &after {
             params.push(date);
             params.push(id);
@@ -367,10 +352,6 @@ impl PgTx<'_> {
                 params.len() - 1,
                 params.len()
             ));
-        }
-        if !kinds.is_empty() {
-            params.push(&kinds);
-            sql.push_str(&format!(" AND kind = ANY(${})", params.len()));
         }
         params.push(&limit);
         sql.push_str(&format!(" ORDER BY event_date, id LIMIT ${}", params.len()));
@@ -443,6 +424,40 @@ fn statistics_row(row: &Row) -> Result<AreaStatistics, StoreError> {
         self_supporting_weeks: decode_decimal(get(row, 4)?)?,
         loaded_by_decision: get(row, 5)?,
     })
+}
+
+/// The conditions of `filter` (its event dates from `from` only when `from_bounds`; its
+/// kinds as `kinds`, an array, when it names any), with their parameters: one place for
+/// the log's reads and counts.
+fn filter_conditions<'a>(
+    filter: &'a DecisionFilter,
+    kinds: Option<Param<'a>>,
+    from_bounds: bool,
+    sql: &mut String,
+    params: &mut Vec<Param<'a>>,
+) {
+    if let Some(municipality) = &filter.municipality {
+        params.push(municipality);
+        sql.push_str(&format!(" AND municipality = ${}", params.len()));
+    }
+    if let Some(subject) = &filter.subject {
+        params.push(subject);
+        sql.push_str(&format!(" AND subject = ${}", params.len()));
+    }
+    if let Some(from) = &filter.from
+        && from_bounds
+    {
+        params.push(from);
+        sql.push_str(&format!(" AND event_date >= ${}", params.len()));
+    }
+    if let Some(to) = &filter.to {
+        params.push(to);
+        sql.push_str(&format!(" AND event_date <= ${}", params.len()));
+    }
+    if let Some(kinds) = kinds {
+        params.push(kinds);
+        sql.push_str(&format!(" AND kind = ANY(${})", params.len()));
+    }
 }
 
 fn decision_row(row: &Row) -> Result<DecisionRecord, StoreError> {
@@ -934,22 +949,8 @@ impl Tx for PgTx<'_> {
         let kinds: Vec<&str> = filter.kinds.iter().map(|k| k.as_str()).collect();
         let mut sql = "SELECT COUNT(*) FROM decisions WHERE TRUE".to_owned();
         let mut params: Vec<Param<'_>> = Vec::new();
-        if let Some(municipality) = &filter.municipality {
-            params.push(municipality);
-            sql.push_str(&format!(" AND municipality = ${}", params.len()));
-        }
-        if let Some(subject) = &filter.subject {
-            params.push(subject);
-            sql.push_str(&format!(" AND subject = ${}", params.len()));
-        }
-        if let Some(from) = &filter.from {
-            params.push(from);
-            sql.push_str(&format!(" AND event_date >= ${}", params.len()));
-        }
-        if let Some(to) = &filter.to {
-            params.push(to);
-            sql.push_str(&format!(" AND event_date <= ${}", params.len()));
-        }
+        let any_kind = (!kinds.is_empty()).then_some(&kinds as Param<'_>);
+        filter_conditions(filter, any_kind, true, &mut sql, &mut params);
         for (column, list) in [
             ("outcome", &only.outcomes),
             ("channel", &only.channels),
@@ -959,10 +960,6 @@ impl Tx for PgTx<'_> {
                 params.push(list);
                 sql.push_str(&format!(" AND {column} = ANY(${})", params.len()));
             }
-        }
-        if !kinds.is_empty() {
-            params.push(&kinds);
-            sql.push_str(&format!(" AND kind = ANY(${})", params.len()));
         }
         let row = self.query_opt(&sql, &params).await?;
         let count = match row {

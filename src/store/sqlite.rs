@@ -664,22 +664,6 @@ impl SqliteTx<'_> {
         limit: u32,
         map: impl Fn(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        let mut sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE 1 = 1");
-        let mut values: Vec<Value> = Vec::new();
-        let mut bind = |sql: &mut String, condition: &str, value: Value| {
-            values.push(value);
-            sql.push_str(&condition.replace('?', &format!("?{}", values.len())));
-        };
-        if let Some(municipality) = &filter.municipality {
-            bind(
-                &mut sql,
-                " AND municipality = ?",
-                Value::Text(municipality.clone()),
-            );
-        }
-        if let Some(subject) = &filter.subject {
-            bind(&mut sql, " AND subject = ?", Value::Text(subject.clone()));
-        }
         // Paging is in (event_date, id) order: continue after the named decision.
         let after = match after {
             Some(id) => match self.row(
@@ -692,41 +676,19 @@ impl SqliteTx<'_> {
             },
             None => None,
         };
-        if let Some(from) = filter.from {
-            // A cursor at or past `from` bounds the index range better on its own.
-            if after.is_none_or(|(date, _)| date < from) {
-                bind(
-                    &mut sql,
-                    " AND event_date >= ?",
-                    Value::Text(date_text(from)),
-                );
-            }
-        }
-        if let Some(to) = filter.to {
-            bind(&mut sql, " AND event_date <= ?", Value::Text(date_text(to)));
-        }
+        let mut sql = Conditions::new(format!("SELECT {DECISION_COLUMNS} FROM decisions"));
+        // A cursor at or past `from` bounds the index range better on its own.
+        let from_bounds = after.is_none_or(|(date, _)| filter.from.is_some_and(|f| date < f));
+        sql.filter(filter, from_bounds);
         if let Some((date, id)) = after {
-            bind(
-                &mut sql,
-                " AND (event_date, id) > (?",
-                Value::Text(date_text(date)),
-            );
-            bind(&mut sql, ", ?)", Value::Text(id.to_owned()));
+            sql.bind(" AND (event_date, id) > (?", Value::Text(date_text(date)));
+            sql.bind(", ?)", Value::Text(id.to_owned()));
         }
-        if !filter.kinds.is_empty() {
-            sql.push_str(" AND kind IN (");
-            for (i, kind) in filter.kinds.iter().enumerate() {
-                let separator = if i == 0 { "?" } else { ", ?" };
-                bind(&mut sql, separator, Value::Text(kind.as_str().to_owned()));
-            }
-            sql.push(')');
-        }
-        bind(
-            &mut sql,
+        sql.bind(
             " ORDER BY event_date, id LIMIT ?",
             Value::Integer(limit_value(limit)),
         );
-        self.rows(&sql, params_from_iter(values), map)
+        self.rows(&sql.sql, params_from_iter(sql.values), map)
     }
 
     fn rows<T>(
@@ -802,6 +764,62 @@ fn placeholders(n: usize) -> String {
         .map(|i| format!("?{i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A statement's conditions with their numbered parameters: one place for the log's reads
+/// and counts.
+struct Conditions {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Conditions {
+    fn new(select: String) -> Self {
+        Conditions {
+            sql: select + " WHERE 1 = 1",
+            values: Vec::new(),
+        }
+    }
+
+    /// Appends `condition`, its `?` numbered as the next parameter, `value`.
+    fn bind(&mut self, condition: &str, value: Value) {
+        self.values.push(value);
+        let numbered = format!("?{}", self.values.len());
+        self.sql.push_str(&condition.replace('?', &numbered));
+    }
+
+    /// `column` is one of `list`; nothing when the list is empty.
+    fn any_of(&mut self, column: &str, list: &[String]) {
+        if list.is_empty() {
+            return;
+        }
+        self.sql.push_str(&format!(" AND {column} IN ("));
+        for (i, value) in list.iter().enumerate() {
+            let separator = if i == 0 { "?" } else { ", ?" };
+            self.bind(separator, Value::Text(value.clone()));
+        }
+        self.sql.push(')');
+    }
+
+    /// The conditions of `filter`; its event dates from `from` only when `from_bounds`.
+    fn filter(&mut self, filter: &DecisionFilter, from_bounds: bool) {
+        if let Some(municipality) = &filter.municipality {
+            self.bind(" AND municipality = ?", Value::Text(municipality.clone()));
+        }
+        if let Some(subject) = &filter.subject {
+            self.bind(" AND subject = ?", Value::Text(subject.clone()));
+        }
+        if let Some(from) = filter.from
+            && from_bounds
+        {
+            self.bind(" AND event_date >= ?", Value::Text(date_text(from)));
+        }
+        if let Some(to) = filter.to {
+            self.bind(" AND event_date <= ?", Value::Text(date_text(to)));
+        }
+        let kinds: Vec<String> = filter.kinds.iter().map(|k| k.as_str().to_owned()).collect();
+        self.any_of("kind", &kinds);
+    }
 }
 
 fn decision_row(row: &Row<'_>) -> Result<DecisionRecord, StoreError> {
@@ -1209,50 +1227,14 @@ impl Tx for SqliteTx<'_> {
         filter: &DecisionFilter,
         only: &DecisionColumns,
     ) -> Result<u64, StoreError> {
-        let mut sql = "SELECT COUNT(*) FROM decisions WHERE 1 = 1".to_owned();
-        let mut values: Vec<Value> = Vec::new();
-        let mut bind = |sql: &mut String, condition: &str, value: Value| {
-            values.push(value);
-            sql.push_str(&condition.replace('?', &format!("?{}", values.len())));
-        };
-        if let Some(municipality) = &filter.municipality {
-            bind(
-                &mut sql,
-                " AND municipality = ?",
-                Value::Text(municipality.clone()),
-            );
-        }
-        if let Some(subject) = &filter.subject {
-            bind(&mut sql, " AND subject = ?", Value::Text(subject.clone()));
-        }
-        if let Some(from) = filter.from {
-            bind(
-                &mut sql,
-                " AND event_date >= ?",
-                Value::Text(date_text(from)),
-            );
-        }
-        if let Some(to) = filter.to {
-            bind(&mut sql, " AND event_date <= ?", Value::Text(date_text(to)));
-        }
-        let kinds: Vec<String> = filter.kinds.iter().map(|k| k.as_str().to_owned()).collect();
-        for (column, list) in [
-            ("kind", &kinds),
-            ("outcome", &only.outcomes),
-            ("channel", &only.channels),
-            ("area_class", &only.area_classes),
-        ] {
-            if list.is_empty() {
-                continue;
-            }
-            sql.push_str(&format!(" AND {column} IN ("));
-            for (i, value) in list.iter().enumerate() {
-                let separator = if i == 0 { "?" } else { ", ?" };
-                bind(&mut sql, separator, Value::Text(value.clone()));
-            }
-            sql.push(')');
-        }
-        let count = self.row(&sql, params_from_iter(values), |row| get::<i64>(row, 0))?;
+        let mut sql = Conditions::new("SELECT COUNT(*) FROM decisions".to_owned());
+        sql.filter(filter, true);
+        sql.any_of("outcome", &only.outcomes);
+        sql.any_of("channel", &only.channels);
+        sql.any_of("area_class", &only.area_classes);
+        let count = self.row(&sql.sql, params_from_iter(sql.values), |row| {
+            get::<i64>(row, 0)
+        })?;
         Ok(u64::try_from(count.unwrap_or(0)).unwrap_or(0))
     }
 
