@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::letting::{LettingState, VacancyState};
 use super::registry::area_facts;
 use super::{Ledger, Principal, ServiceError, from_json};
-use crate::engine::{self, Explanation};
+use crate::engine;
 use crate::log::{self, Body, Logged};
 use crate::model::Channel;
 use crate::report::{self, Period, Report, ReportError};
@@ -53,26 +53,6 @@ pub struct OpenVacancy {
     pub state: VacancyState,
     /// The area's class on the day asked about.
     pub class: String,
-}
-
-/// The explanation a decision's body carries, if it has one.
-pub fn explanation_of(body: &Body) -> Option<&Explanation> {
-    match body {
-        Body::ChannelAssignment(b) => Some(&b.decision.explanation),
-        Body::Letting(b) => Some(&b.decision.explanation),
-        Body::Approval(b) | Body::MunicipalRejection(b) => {
-            b.decision.as_ref().map(|d| &d.explanation)
-        }
-        Body::ReplacementOffer(b) => Some(&b.classification.explanation),
-        Body::Referral(b) => Some(&b.decision.explanation),
-        Body::Grant(b) => Some(&b.decision.explanation),
-        Body::MoveIn(_)
-        | Body::OfferAnswer(_)
-        | Body::GrantPayment(_)
-        | Body::GrantCancellation(_)
-        | Body::Statistics(_)
-        | Body::Registry(_) => None,
-    }
 }
 
 /// The caseworker an act records, if it names one.
@@ -178,7 +158,7 @@ impl Ledger {
                         let mut reasons = Vec::new();
                         if let Some(first) = state.decisions.first()
                             && let Some(logged) = decision_in(tx, first).await?
-                            && let Some(explanation) = explanation_of(&logged.body)
+                            && let Some(explanation) = logged.body.explanation()
                         {
                             reasons = explanation
                                 .fired

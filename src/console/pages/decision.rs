@@ -11,7 +11,7 @@ use crate::console::i18n::Lang;
 use crate::console::layout::{self, Nav};
 use crate::console::server::AppState;
 use crate::console::session::Caseworker;
-use crate::service::{caseworker_of, explanation_of};
+use crate::service::caseworker_of;
 
 /// A decision's kind as a caseworker reads it.
 pub fn kind_label(lang: Lang, kind: &str) -> String {
@@ -99,7 +99,7 @@ pub async fn show(State(state): State<AppState>, cw: Caseworker, Path(id): Path<
                 @if let Some(c) = &caseworker { ", " (lang.t("sagsbehandler", "caseworker")) " " span id="decision-caseworker" { (c) } }
             }
         }
-        @match explanation_of(&logged.body) {
+        @match logged.body.explanation() {
             Some(e) => { (explanation(lang, e, 2)) }
             None => { p { (lang.t("Afgørelsen har ingen begrundelse af reglerne (en registrering).", "The decision has no reasons from the rules (a record).")) } }
         }

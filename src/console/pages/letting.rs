@@ -14,7 +14,7 @@ use crate::console::layout::{self, Nav, form_tokens};
 use crate::console::pages::decision::kind_label;
 use crate::console::server::AppState;
 use crate::console::session::Caseworker;
-use crate::service::{LettingView, MakeOffer, MunicipalAct, Principal, explanation_of};
+use crate::service::{LettingView, MakeOffer, MunicipalAct, Principal};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Done {
@@ -211,7 +211,7 @@ pub async fn show(
                     (lang.t("Udfald", "Outcome")) ": " code { (d.record.outcome) } ". "
                     a href={ "/decisions/" (d.record.id) } { (lang.t("Afgørelsen til udskrift", "The decision for printing")) }
                 }
-                @if let Some(e) = explanation_of(&d.body) {
+                @if let Some(e) = d.body.explanation() {
                     details class="details" open[i == 0] {
                         summary class="details-summary" { (lang.t("Begrundelse og grundlag", "Reasons and basis")) }
                         div class="details-text" { (explanation(lang, e, 4)) }
