@@ -145,48 +145,27 @@ pub async fn show(
         (picker(lang, "/report", &q, &period))
         p { a href={ "/report/full?" (q.query(&period)) } { (lang.t("Den fulde rapport med diagrammer (engelsk)", "The full report with charts")) } }
         h2 { (lang.t("Kombineret udlejning", "Combined letting")) }
-        table class="table" id="combined" {
-            thead { tr {
-                th scope="col" { (lang.t("Tal", "Figure")) }
-                th scope="col" { (lang.t("Antal", "Count")) }
-                th scope="col" { (lang.t("Afgørelser bag tallet", "Decisions behind it")) }
-            } }
-            tbody {
-                (figure(lang, "fig-proposals", lang.t("Forslag i udsatte områder", "Proposals in exposed areas"), &c.proposals))
-                (figure(lang, "fig-sent", lang.t("Sendt til kommunens godkendelse", "Sent for the municipality's approval"), &c.sent_for_approval))
-                (figure(lang, "fig-rejected-rules", lang.t("Afvist efter reglerne", "Rejected by the rules"), &c.rejected_by_rules))
-                (figure(lang, "fig-approvals", lang.t("Godkendt af kommunen", "Approved by the municipality"), &c.approvals))
-                (figure(lang, "fig-rejections", lang.t("Afvist af kommunen", "Rejected by the municipality"), &c.municipal_rejections))
-                (figure(lang, "fig-pending", lang.t("Afventer ved periodens slutning", "Pending at the end of the period"), &c.pending_at_end))
-            }
-        }
+        (figures_table(lang, "combined", html! {
+            (figure(lang, "fig-proposals", lang.t("Forslag i udsatte områder", "Proposals in exposed areas"), &c.proposals))
+            (figure(lang, "fig-sent", lang.t("Sendt til kommunens godkendelse", "Sent for the municipality's approval"), &c.sent_for_approval))
+            (figure(lang, "fig-rejected-rules", lang.t("Afvist efter reglerne", "Rejected by the rules"), &c.rejected_by_rules))
+            (figure(lang, "fig-approvals", lang.t("Godkendt af kommunen", "Approved by the municipality"), &c.approvals))
+            (figure(lang, "fig-rejections", lang.t("Afvist af kommunen", "Rejected by the municipality"), &c.municipal_rejections))
+            (figure(lang, "fig-pending", lang.t("Afventer ved periodens slutning", "Pending at the end of the period"), &c.pending_at_end))
+        }))
         h2 { (lang.t("Erstatningsboliger", "Replacement dwellings")) }
-        table class="table" id="offers" {
-            thead { tr {
-                th scope="col" { (lang.t("Tal", "Figure")) }
-                th scope="col" { (lang.t("Antal", "Count")) }
-                th scope="col" { (lang.t("Afgørelser bag tallet", "Decisions behind it")) }
-            } }
-            tbody {
-                (figure(lang, "fig-owed", lang.t("Skyldes", "Owed"), &o.owed))
-                (figure(lang, "fig-made", lang.t("Tilbudt", "Offered"), &o.made))
-                (figure(lang, "fig-accepted", lang.t("Accepteret", "Accepted"), &o.accepted))
-                (figure(lang, "fig-declined", lang.t("Afslået", "Declined"), &o.declined))
-            }
-        }
+        (figures_table(lang, "offers", html! {
+            (figure(lang, "fig-owed", lang.t("Skyldes", "Owed"), &o.owed))
+            (figure(lang, "fig-made", lang.t("Tilbudt", "Offered"), &o.made))
+            (figure(lang, "fig-accepted", lang.t("Accepteret", "Accepted"), &o.accepted))
+            (figure(lang, "fig-declined", lang.t("Afslået", "Declined"), &o.declined))
+        }))
         h2 { (lang.t("Anvisninger og flyttetilskud", "Referrals and relocation grants")) }
-        table class="table" id="referrals-grants" {
-            thead { tr {
-                th scope="col" { (lang.t("Tal", "Figure")) }
-                th scope="col" { (lang.t("Antal", "Count")) }
-                th scope="col" { (lang.t("Afgørelser bag tallet", "Decisions behind it")) }
-            } }
-            tbody {
-                (figure(lang, "fig-referrals", lang.t("Kommunale anvisninger", "Municipal referrals"), &report.referrals.total))
-                (figure(lang, "fig-referrals-refused", lang.t("Heraf afvist", "Of which refused"), &report.referrals.refused))
-                (figure(lang, "fig-grants", lang.t("Ansøgninger om flyttetilskud", "Grant applications"), &Count { count: report.grants.applications.count, decision_ids: report.grants.applications.decision_ids.clone() }))
-            }
-        }
+        (figures_table(lang, "referrals-grants", html! {
+            (figure(lang, "fig-referrals", lang.t("Kommunale anvisninger", "Municipal referrals"), &report.referrals.total))
+            (figure(lang, "fig-referrals-refused", lang.t("Heraf afvist", "Of which refused"), &report.referrals.refused))
+            (figure(lang, "fig-grants", lang.t("Ansøgninger om flyttetilskud", "Grant applications"), &Count { count: report.grants.applications.count, decision_ids: report.grants.applications.decision_ids.clone() }))
+        }))
         @if !report.violations.is_empty() {
             h2 { (lang.t("Overtrædelser", "Violations")) }
             ul { @for v in &report.violations { li { (format!("{v:?}").chars().take(200).collect::<String>()) } } }
@@ -347,4 +326,18 @@ pub async fn areas(
         }
     };
     Ok(html(layout::page(&cw, Nav::Areas, &title, body)))
+}
+
+/// A table of figures, each with its count and the decisions behind it.
+fn figures_table(lang: Lang, id: &str, rows: Markup) -> Markup {
+    html! {
+        table class="table" id=(id) {
+            thead { tr {
+                th scope="col" { (lang.t("Tal", "Figure")) }
+                th scope="col" { (lang.t("Antal", "Count")) }
+                th scope="col" { (lang.t("Afgørelser bag tallet", "Decisions behind it")) }
+            } }
+            tbody { (rows) }
+        }
+    }
 }
