@@ -46,6 +46,10 @@ fn sample() -> SlotValues {
                 "moving out of an exposed area",
             ),
             Slot::Considerations => s.same(*slot, "Ansøgeren er i arbejde."),
+            Slot::ListsInSuccession => s.same(
+                *slot,
+                "parallel-society-dk-2021, ghetto-dk-2020, ghetto-dk-2019, ghetto-dk-2018, ghetto-dk-2017",
+            ),
         }
     }
     s

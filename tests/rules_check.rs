@@ -344,3 +344,45 @@ fn the_timeline_shows_which_layers_judge_which_dates() {
     assert_eq!(check_code, 0);
     assert!(!check.contains("no national layer is in force"), "{check}");
 }
+
+/// A list history names its classes; one the layer does not declare is refused where it
+/// stands, with the nearest declared class as a hint.
+#[test]
+fn a_list_history_naming_an_undeclared_class_is_refused() {
+    let (dir, file, line) = broken_in(
+        "dk-2021.toml",
+        r#"classes = ["ghetto", "parallel_society"]"#,
+        r#"classes = ["ghetto", "paralel_society"]"#,
+    );
+    let (code, out) = check(dir.path(), false);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("{}:{line}:", file.display())),
+        "expected the line {line} of {} in:\n{out}",
+        file.display()
+    );
+    assert!(
+        out.contains("`paralel_society` is not in `vocabulary.classes`"),
+        "{out}"
+    );
+    assert!(out.contains("did you mean `parallel_society`?"), "{out}");
+}
+
+/// The ghetto lists end with L 23's renaming; a history that reads them with the
+/// parallel-society lists is due as one, so only its newest list may be stale.
+#[test]
+fn a_renamed_list_read_as_history_is_not_stale() {
+    let out = Command::new(env!("CARGO_BIN_EXE_letting"))
+        .args(["rules", "check"])
+        .arg(repo().join("rules"))
+        .args(["--as-of", "2023-06-01"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        !text.contains("the newest `ghetto` designation list"),
+        "{text}"
+    );
+    assert!(!text.contains("past its yearly cycle"), "{text}");
+}

@@ -5,6 +5,9 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDate};
 
 use super::explain::Comparison;
+
+/// A list history (its classes) and the lists in a row, newest first, that name the area.
+pub type Streak = (Arc<[Arc<str>]>, Vec<Arc<str>>);
 use crate::model::{
     AreaFacts, BenefitPersons, BenefitTest, Condition, Fact, FactValue, Household, HouseholdRule,
     Money, MonthCounting, Person, PersonRole, RuleSet,
@@ -16,9 +19,9 @@ pub struct FactContext<'a> {
     pub set: &'a RuleSet,
     pub area: Option<&'a AreaFacts>,
     pub designated_classes: &'a [Arc<str>],
-    /// Per class: the lists in a row, newest first, that name the area and end with the
-    /// one in force (classification only).
-    pub streaks: &'a [(Arc<str>, Vec<Arc<str>>)],
+    /// Per list history (its classes): the lists in a row, newest first, that name the
+    /// area and end with one in force (classification only).
+    pub streaks: &'a [Streak],
     pub household: Option<&'a Household>,
     pub grant: Option<(&'a str, Money)>,
 }
@@ -215,15 +218,15 @@ impl FactContext<'_> {
                 });
                 Ok(holds)
             }
-            Condition::ListedInSuccession { class, lists } => {
+            Condition::ListedInSuccession { classes, lists } => {
                 let run: &[Arc<str>] = self
                     .streaks
                     .iter()
-                    .find(|(c, _)| c == class)
+                    .find(|(c, _)| c == classes)
                     .map_or(&[], |(_, ids)| ids.as_slice());
                 let holds = run.len() >= *lists as usize;
                 trace.comparisons.push(Comparison {
-                    fact: format!("area.listed_in_succession.{class}").into(),
+                    fact: format!("area.listed_in_succession.{}", classes.join("+")).into(),
                     op: ">=".into(),
                     threshold: format!("{lists} lists"),
                     actual: format!("{} ({})", run.len(), join(run)),

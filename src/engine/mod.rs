@@ -21,7 +21,7 @@ use crate::model::{
 };
 pub use acts::{MunicipalActCase, MunicipalActDecision, complaint_guidance, municipal_act};
 pub use counterfactual::{Counterfactual, letting_counterfactuals};
-use eval::{FactContext, Missing, Trace, role_name};
+use eval::{FactContext, Missing, Streak, Trace, role_name};
 pub use explain::{
     Comparison, ComplaintText, Explanation, FiredRule, Lang, ReferenceUsed, SlotValues,
 };
@@ -189,26 +189,29 @@ fn classify_with(
         }
     }
     // List history is read only for the classes a `listed_in_succession` condition names.
-    let mut classes: Vec<&Arc<str>> = Vec::new();
+    let mut histories: Vec<&Arc<[Arc<str>]>> = Vec::new();
     for r in &set.classification {
         r.when.visit(&mut |c| {
-            if let crate::model::Condition::ListedInSuccession { class, .. } = c
-                && !classes.contains(&class)
+            if let crate::model::Condition::ListedInSuccession { classes, .. } = c
+                && !histories.contains(&classes)
             {
-                classes.push(class);
+                histories.push(classes);
             }
         });
     }
-    let streaks: Vec<(Arc<str>, Vec<Arc<str>>)> = classes
-        .into_iter()
-        .map(|c| {
-            let run = book
-                .reference
-                .succession(municipality, &area.id, c, date)
-                .into_iter()
-                .map(|d| d.id.clone())
-                .collect();
-            (c.clone(), run)
+    let runs: Vec<Vec<&crate::model::Designation>> = histories
+        .iter()
+        .map(|classes| {
+            book.reference
+                .succession(municipality, &area.id, classes, date)
+        })
+        .collect();
+    let streaks: Vec<Streak> = histories
+        .iter()
+        .zip(&runs)
+        .map(|(classes, run)| {
+            let ids = run.iter().map(|d| d.id.clone()).collect();
+            ((*classes).clone(), ids)
         })
         .collect();
     let ctx = FactContext {
@@ -250,13 +253,28 @@ fn classify_with(
             }
             // The list of the class the rule reads, else the first naming the area.
             let named = match &rule.when {
-                crate::model::Condition::DesignatedAs(c)
-                | crate::model::Condition::ListedInSuccession { class: c, .. } => {
+                crate::model::Condition::DesignatedAs(c) => {
                     designation_names.iter().find(|d| d.0 == *c)
+                }
+                crate::model::Condition::ListedInSuccession { classes, .. } => {
+                    designation_names.iter().find(|d| classes.contains(&d.0))
                 }
                 _ => None,
             }
             .or(designation_names.first());
+            let mut history: Option<&Arc<[Arc<str>]>> = None;
+            rule.when.visit(&mut |c| {
+                if let crate::model::Condition::ListedInSuccession { classes, .. } = c {
+                    history.get_or_insert(classes);
+                }
+            });
+            if let Some(i) = history.and_then(|h| streaks.iter().position(|(c, _)| c == h)) {
+                slots.same(Slot::ListsInSuccession, streaks[i].1.join(", "));
+                // A status from a list's history rests on every list of the run.
+                for d in &runs[i] {
+                    explanation.used(&d.id, &d.content_hash, d.provenance.completeness);
+                }
+            }
             if let Some((_, id, _, _)) = named {
                 slots.same(Slot::Designation, id.to_string());
             }

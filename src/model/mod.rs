@@ -106,10 +106,11 @@ pub enum Condition {
     Not(Box<Condition>),
     /// The area is on a designation list of this class in force on the date.
     DesignatedAs(Arc<str>),
-    /// The area is on the list of this class in force on the date and on each of the
-    /// `lists - 1` lists of that class before it, one after another ("de seneste 4 år").
+    /// The area is on the list of one of these classes in force on the date and on each
+    /// of the `lists - 1` lists of them before it, one after another ("de seneste 4 år").
+    /// Several classes carry one history across a renaming (ghetto, then parallel society).
     ListedInSuccession {
-        class: Arc<str>,
+        classes: Arc<[Arc<str>]>,
         lists: u32,
     },
     BenefitReceipt(BenefitTest),
@@ -486,16 +487,40 @@ impl RuleSet {
         Vocabulary::term(&self.vocabulary.classes, class)
     }
 
+    /// The lists the set's classification reads, as groups of classes that follow one
+    /// another: one class for `designated_as`, a history's classes (renamed lists) for
+    /// `listed_in_succession`. The newest list of a group is the one due each year.
+    pub fn list_histories(&self) -> Vec<&[Arc<str>]> {
+        let mut out: Vec<&[Arc<str>]> = Vec::new();
+        for r in &self.classification {
+            r.when.visit(&mut |c| {
+                let read: &[Arc<str>] = match c {
+                    Condition::DesignatedAs(class) => std::slice::from_ref(class),
+                    Condition::ListedInSuccession { classes, .. } => classes,
+                    _ => return,
+                };
+                if !out.contains(&read) {
+                    out.push(read);
+                }
+            });
+        }
+        out
+    }
+
     /// The classes whose designation lists the set's classification reads.
     pub fn listed_classes(&self) -> Vec<&Arc<str>> {
         let mut out: Vec<&Arc<str>> = Vec::new();
         for r in &self.classification {
             r.when.visit(&mut |c| {
-                if let Condition::DesignatedAs(class) | Condition::ListedInSuccession { class, .. } =
-                    c
-                    && !out.contains(&class)
-                {
-                    out.push(class);
+                let read: &[Arc<str>] = match c {
+                    Condition::DesignatedAs(class) => std::slice::from_ref(class),
+                    Condition::ListedInSuccession { classes, .. } => classes,
+                    _ => &[],
+                };
+                for class in read {
+                    if !out.contains(&class) {
+                        out.push(class);
+                    }
                 }
             });
         }
@@ -609,14 +634,17 @@ impl ReferenceData {
         })
     }
 
-    /// The lists of `class` that name `area`, newest first: the one in force on `date`, and
+    /// The lists of `classes` that name `area`, newest first: one in force on `date`, and
     /// each before it that ends the day before the next begins (lists follow one another
-    /// yearly). Empty when the list in force does not name the area.
+    /// yearly). Empty when no list in force names the area. A list that does not name the
+    /// area is passed over (a national and a municipal list may run side by side); a year
+    /// the area is missing from breaks the run, since the next list naming it ends too
+    /// early. A list that begins with or after one already counted adds no year.
     pub fn succession<'a>(
         &'a self,
         municipality: &str,
         area: &str,
-        class: &str,
+        classes: &[Arc<str>],
         date: NaiveDate,
     ) -> Vec<&'a Designation> {
         let mut lists: Vec<&Designation> = self
@@ -624,22 +652,26 @@ impl ReferenceData {
             .iter()
             .filter(|d| {
                 (&*d.jurisdiction == municipality || &*d.jurisdiction == NATIONAL)
-                    && &*d.class == class
+                    && classes.contains(&d.class)
                     && d.valid_from <= date
             })
             .collect();
         lists.sort_by_key(|d| std::cmp::Reverse(d.valid_from));
         let mut run: Vec<&Designation> = Vec::new();
-        for d in lists {
-            let follows = match run.last() {
-                None => d.valid_to >= date,
-                Some(newer) => d
-                    .valid_to
-                    .succ_opt()
-                    .is_some_and(|next| next >= newer.valid_from),
-            };
-            if !follows || !d.areas.contains_key(area) {
-                break;
+        for d in lists.into_iter().filter(|d| d.areas.contains_key(area)) {
+            match run.last() {
+                None if d.valid_to < date => break,
+                None => {}
+                Some(newer) if d.valid_from >= newer.valid_from => continue,
+                Some(newer) => {
+                    let follows = d
+                        .valid_to
+                        .succ_opt()
+                        .is_some_and(|next| next >= newer.valid_from);
+                    if !follows {
+                        break;
+                    }
+                }
             }
             run.push(d);
         }

@@ -48,6 +48,7 @@ slots! {
     Maximum => "maximum",
     Purpose => "purpose",
     Considerations => "considerations",
+    ListsInSuccession => "lists_in_succession",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -291,7 +291,8 @@ pub struct RawCondition {
     pub at_least: Option<RawAtLeast>,
     pub not: Option<Box<RawCondition>>,
     pub designated_as: Option<String>,
-    /// `{ listed_in_succession = { class = "ghetto", lists = 4 } }`.
+    /// `{ listed_in_succession = { class = "ghetto", lists = 4 } }`, or `classes = [..]` for
+    /// one history across renamed lists.
     pub listed_in_succession: Option<RawListedInSuccession>,
     pub benefit_receipt: Option<RawBenefitReceipt>,
     /// `{ date_within = "applicant.separated_on", period = "1 year" }`.
@@ -304,7 +305,8 @@ pub struct RawCondition {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RawListedInSuccession {
-    pub class: String,
+    pub class: Option<String>,
+    pub classes: Option<Vec<String>>,
     pub lists: u32,
 }
 

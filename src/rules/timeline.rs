@@ -155,21 +155,29 @@ pub fn as_of(book: &RuleBook, date: NaiveDate) -> Vec<Diagnostic> {
     }
     // Only lists of classes the rules in force read are due each year: a class the law no
     // longer uses (the ghetto list after 2021, say) is history, not stale.
-    let read: Vec<&str> = book
-        .composed
-        .iter()
-        .filter(|s| s.in_force(date))
-        .flat_map(|s| s.listed_classes().into_iter().map(|c| &**c))
-        .collect();
-    let mut latest: BTreeMap<(&str, &str), (&crate::model::Designation, DatesAt)> = BTreeMap::new();
-    for d in &book.reference.designations {
-        if d.valid_from <= date && read.contains(&&*d.class) {
-            let entry = latest
-                .entry((&*d.jurisdiction, &*d.class))
-                .or_insert((d, d.dates_at));
-            if d.valid_from > entry.0.valid_from {
-                *entry = (d, d.dates_at);
+    // A history of renamed lists (ghetto, then parallel society) is due as one: only its
+    // newest list must be current.
+    let mut histories: Vec<&[Arc<str>]> = Vec::new();
+    for s in book.composed.iter().filter(|s| s.in_force(date)) {
+        for h in s.list_histories() {
+            if !histories.contains(&h) {
+                histories.push(h);
             }
+        }
+    }
+    let mut latest: BTreeMap<(&str, &str), (&crate::model::Designation, DatesAt)> = BTreeMap::new();
+    for history in &histories {
+        let mut newest: BTreeMap<&str, &crate::model::Designation> = BTreeMap::new();
+        for d in &book.reference.designations {
+            if d.valid_from <= date && history.contains(&d.class) {
+                let entry = newest.entry(&*d.jurisdiction).or_insert(d);
+                if d.valid_from > entry.valid_from {
+                    *entry = d;
+                }
+            }
+        }
+        for (jurisdiction, d) in newest {
+            latest.insert((jurisdiction, &*d.class), (d, d.dates_at));
         }
     }
     let national_newest: BTreeMap<&str, NaiveDate> = latest

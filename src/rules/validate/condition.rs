@@ -278,12 +278,32 @@ impl Checker<'_, '_> {
                 );
                 return None;
             }
-            return self
-                .term(&key(&lp, "class"), &l.class, TermList::Classes, scope)
-                .map(|class| Condition::ListedInSuccession {
-                    class,
-                    lists: l.lists,
-                });
+            let named: Vec<(Vec<Seg>, &String)> = match (&l.class, &l.classes) {
+                (Some(class), None) => vec![(key(&lp, "class"), class)],
+                (None, Some(classes)) if !classes.is_empty() => classes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (idx(&key(&lp, "classes"), i), c))
+                    .collect(),
+                _ => {
+                    self.error(
+                        &lp,
+                        "give either `class` or a non-empty `classes`",
+                        Some(
+                            "`class = \"ghetto\"`, or `classes = [\"ghetto\", \"parallel_society\"]` for one history across a renaming".into(),
+                        ),
+                    );
+                    return None;
+                }
+            };
+            let mut classes: Vec<Arc<str>> = Vec::with_capacity(named.len());
+            for (p, c) in named {
+                classes.push(self.term(&p, c, TermList::Classes, scope)?);
+            }
+            return Some(Condition::ListedInSuccession {
+                classes: classes.into(),
+                lists: l.lists,
+            });
         }
         if let Some(b) = &raw.benefit_receipt {
             let bp = key(path, "benefit_receipt");

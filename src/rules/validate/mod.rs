@@ -275,6 +275,7 @@ impl RuleKind {
                 Designation,
                 Criteria,
                 Residents,
+                ListsInSuccession,
             ],
             RuleKind::Letting => &[
                 Area,
