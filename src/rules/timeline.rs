@@ -202,10 +202,13 @@ pub fn as_of(book: &RuleBook, date: NaiveDate) -> Vec<Diagnostic> {
                 dates_at.to,
                 "designations.valid_to",
                 format!(
-                    "the newest `{class}` designation list for {jurisdiction} (`{}`, published {}, valid to {}) is past its yearly cycle on {date}",
-                    d.id, d.provenance.published, d.valid_to
+                    "the newest `{class}` designation list for {jurisdiction} (`{}`, published {}, valid to {}) is past its yearly cycle on {date}: the list due {} is missing",
+                    d.id,
+                    d.provenance.published,
+                    d.valid_to,
+                    d.valid_to.succ_opt().unwrap_or(d.valid_to)
                 ),
-                Some("add the ministry's list for the current year".into()),
+                Some("add the ministry's list of that date and any after it; decisions after the last list's end find no list of this class".into()),
             ));
         }
     }
