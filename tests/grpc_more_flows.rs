@@ -669,7 +669,8 @@ async fn the_rule_set_changes_on_2018_12_01() {
             "dk-2018+kk-2007+kk-aftale-2007"
         )
     );
-    // From 2019-07-01 Copenhagen's 2007 layers have ended: national law alone.
+    // From 2019-07-01 Copenhagen's 2007 layers have ended: national law classifies, beside
+    // the 2019 agreement (which has no classes of its own).
     assert_eq!(
         classes(&mut m, "2019-07-01").await,
         set(
@@ -679,7 +680,7 @@ async fn the_rule_set_changes_on_2018_12_01() {
                 ("nordvest", "not_exposed"),
                 ("tingbjerg", "hard_exposed"),
             ],
-            "dk-2018"
+            "dk-2018+kk-aftale-2019"
         )
     );
     server.stop().await;

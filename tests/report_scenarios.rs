@@ -464,8 +464,9 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
     assert_eq!(b.checks[2].lettings, 2);
     renders_everywhere(&report);
 
-    // Copenhagen's 2007 layers end on 2019-06-30: from 2019-07-01 national law alone,
-    // under which the area is not exposed and no flexible share applies.
+    // Copenhagen's 2007 layers end on 2019-06-30: from 2019-07-01 national law classifies
+    // (the 2019 agreement has no classes or shares of its own), under which the area is not
+    // exposed and no flexible share applies.
     let (city, _) =
         bispeparken_2018_2019(&["2019-06-05", "2019-06-20", "2019-07-05", "2019-07-20"]).await;
     let report = city
@@ -481,7 +482,7 @@ async fn a_rule_set_change_inside_the_quarter_is_judged_part_by_part() {
         classes,
         [
             (Some("high_risk"), Some("dk-2018+kk-2007+kk-aftale-2007")),
-            (Some("not_exposed"), Some("dk-2018"))
+            (Some("not_exposed"), Some("dk-2018+kk-aftale-2019"))
         ]
     );
     assert_eq!(a.changes[0].date, d("2019-07-01"));

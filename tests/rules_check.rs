@@ -330,15 +330,25 @@ fn the_timeline_shows_which_layers_judge_which_dates() {
         )),
         "{periods:?}"
     );
-    // Today's letting in Copenhagen: the 2021 national layer with the 2024 agreement.
+    // Today's letting in Copenhagen: the 2025 national layer (L 23's terms, the reformed
+    // kontanthjælp) with the 2024 agreement; the 2019 agreement before, and the half-year
+    // between the agreements judged by national law alone.
     assert_eq!(
         periods.last(),
-        Some(&("2028-01-01".to_owned(), "dk-2021".to_owned()))
+        Some(&("2028-01-01".to_owned(), "dk-2025".to_owned()))
     );
-    assert!(
-        periods.contains(&("2024-01-01".to_owned(), "dk-2021+kk-aftale-2024".to_owned())),
-        "{periods:?}"
-    );
+    for expected in [
+        ("2019-07-01", "dk-2018+kk-aftale-2019"),
+        ("2021-11-30", "dk-2021+kk-aftale-2019"),
+        ("2023-07-01", "dk-2021"),
+        ("2024-01-01", "dk-2021+kk-aftale-2024"),
+        ("2025-07-01", "dk-2025+kk-aftale-2024"),
+    ] {
+        assert!(
+            periods.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} in {periods:?}"
+        );
+    }
     // No day from 2005-01-01 on lacks national law.
     let (check_code, check) = check(&repo().join("rules"), false);
     assert_eq!(check_code, 0);
