@@ -14,7 +14,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
-use super::sqlite::{
+use super::encoding::{
     counters_from_db, counters_to_db, decision_kind, decode_decimal, decode_json,
     dwellings_from_db, empty_response_refused, encode_json, micros, parse_case_kind,
 };
