@@ -578,6 +578,7 @@ pub trait Tx: Send {
     async fn user(&mut self, username: &str) -> Result<Option<UserRow>, StoreError>;
 }
 
+mod encoding;
 mod overlay;
 mod postgres;
 mod sqlite;
