@@ -23,6 +23,7 @@ mod layout;
 mod pages;
 mod server;
 mod session;
+mod state;
 mod tls;
 
 pub use error::ConsoleError;

@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 use super::session::{self, LANG_COOKIE, query_lang};
+use super::state::AppState;
 use super::{assets, layout, pages};
 use crate::service::Ledger;
 
@@ -21,12 +22,6 @@ use crate::service::Ledger;
 pub struct ConsoleOptions {
     /// Mark the session cookie Secure (the console is reached over TLS).
     pub secure_cookies: bool,
-}
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub ledger: Ledger,
 }
 
 /// The policy of the console's own pages: nothing but this origin, no script at all.

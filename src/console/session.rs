@@ -16,7 +16,7 @@ use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
 
 use super::error::ConsoleError;
 use super::i18n::Lang;
-use super::server::AppState;
+use super::state::AppState;
 use crate::service::SignedIn;
 
 pub const SESSION_COOKIE: &str = "letting_session";

@@ -187,7 +187,7 @@ impl HousingOrganisationService for HousingApi {
         &self,
         request: Request<tonic::Streaming<pb::ScreenRequest>>,
     ) -> Result<Response<ScreenStream>, Status> {
-        screen::screen_waiting_list(self, request).await
+        screen::screen_waiting_list(&self.auth, &self.ledger, request).await
     }
 
     async fn ping(

@@ -19,11 +19,10 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::auth::Needs;
-use super::housing::HousingApi;
+use super::auth::{Authenticator, Needs};
 use super::pb;
 use super::{invalid, status};
-use crate::service::Screening;
+use crate::service::{Ledger, Screening};
 use convert::{batch, households, screened, target};
 
 /// The answers, one per batch.
@@ -44,10 +43,11 @@ const IN_FLIGHT: usize = 2;
 type Answer = Pin<Box<dyn Future<Output = Result<pb::ScreenResult, Status>> + Send>>;
 
 pub async fn screen_waiting_list(
-    api: &HousingApi,
+    auth: &Authenticator,
+    ledger: &Ledger,
     request: Request<Streaming<pb::ScreenRequest>>,
 ) -> Result<Response<ScreenStream>, Status> {
-    let principal = api.auth.caller(&request, Needs::Writer).await?;
+    let principal = auth.caller(&request, Needs::Writer).await?;
     let mut incoming = request.into_inner();
     let Some(first) = incoming.message().await? else {
         let mut e = super::convert::Invalid::default();
@@ -59,7 +59,7 @@ pub async fn screen_waiting_list(
     };
     let target = target(first)?;
     let screening = Arc::new(
-        api.ledger
+        ledger
             .open_screening(&principal, target)
             .await
             .map_err(status)?,

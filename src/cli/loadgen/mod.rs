@@ -27,6 +27,7 @@ mod report;
 mod runner;
 mod screen;
 mod setup;
+mod worker;
 
 use std::io::Write;
 use std::net::SocketAddr;

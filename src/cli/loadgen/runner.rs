@@ -8,19 +8,10 @@ use super::cpu::{CpuTimes, thread_ticks};
 use super::report::{Row, percentile_ms};
 use super::screen::run_screen;
 use super::setup::{Client, Shared, household, request};
+use super::worker::{Worker, nanos};
 use super::{LoadgenArgs, MAX_CALLS_PER_RUN, Mode, PROPOSAL_DATE};
 use letting_rules::grpc::pb;
 use tonic::transport::Channel;
-
-/// What one worker saw.
-#[derive(Default)]
-pub(super) struct Worker {
-    pub(super) latencies_ns: Vec<u64>,
-    pub(super) reply_bytes: usize,
-    pub(super) errors: u64,
-    pub(super) first_error: Option<String>,
-    pub(super) ran_out: bool,
-}
 
 /// One call of `mode`; Ok(()) if it succeeded with the expected answer.
 async fn call(
@@ -273,8 +264,4 @@ async fn run_once(
     }
     let calls = all.latencies_ns.len() as u64;
     started.row(mode, concurrency, level.len(), all, calls)
-}
-
-pub(super) fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }

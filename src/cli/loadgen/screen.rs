@@ -13,8 +13,8 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::Channel;
 use tonic_prost::ProstCodec;
 
-use super::runner::{Worker, nanos};
 use super::setup::{Shared, household, request};
+use super::worker::{Worker, nanos};
 use super::{MAX_CALLS_PER_RUN, PROPOSAL_DATE, SCREEN_BATCH};
 use letting_rules::grpc::pb;
 

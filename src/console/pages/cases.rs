@@ -12,8 +12,8 @@ use super::{Failure, OrPage, Page, csrf, form_date, html, nonempty, see_other};
 use crate::console::error::ConsoleError;
 use crate::console::i18n::Lang;
 use crate::console::layout::{self, Nav, form_tokens};
-use crate::console::server::AppState;
 use crate::console::session::Caseworker;
+use crate::console::state::AppState;
 use crate::model::{BenefitSpell, Channel, Evidence, Household, Money, Person, PersonRole};
 use crate::service::{DecideGrant, Principal, RecordReferral};
 

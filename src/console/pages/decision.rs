@@ -9,8 +9,8 @@ use super::{OrPage, Page, html, see_other};
 use crate::console::explain::explanation;
 use crate::console::i18n::Lang;
 use crate::console::layout::{self, Nav};
-use crate::console::server::AppState;
 use crate::console::session::Caseworker;
+use crate::console::state::AppState;
 use crate::service::caseworker_of;
 
 /// A decision's kind as a caseworker reads it.

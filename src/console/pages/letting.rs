@@ -12,8 +12,8 @@ use crate::console::explain::explanation;
 use crate::console::i18n::Lang;
 use crate::console::layout::{self, Nav, form_tokens};
 use crate::console::pages::decision::kind_label;
-use crate::console::server::AppState;
 use crate::console::session::Caseworker;
+use crate::console::state::AppState;
 use crate::service::{LettingView, MakeOffer, MunicipalAct, Principal};
 
 #[derive(Debug, Default, Deserialize)]

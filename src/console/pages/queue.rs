@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::{OrPage, Page, html, nonempty};
 use crate::console::layout::{self, Nav};
-use crate::console::server::AppState;
 use crate::console::session::Caseworker;
+use crate::console::state::AppState;
 use crate::service::{Principal, QueueFilter};
 
 #[derive(Debug, Default, Deserialize)]

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::{Failure, OrPage, Page, html, see_other};
 use crate::console::i18n::Lang;
 use crate::console::layout;
-use crate::console::server::AppState;
 use crate::console::session::{self, Caseworker, Visitor, check_anonymous_csrf};
+use crate::console::state::AppState;
 
 fn form_page(lang: Lang, csrf: &str, failed: bool) -> maud::Markup {
     let title = lang.t("Log ind", "Sign in");
