@@ -5,13 +5,13 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDate};
 
 use super::explain::Comparison;
+use crate::model::{
+    AreaFacts, BenefitPersons, BenefitTest, Condition, Designation, Fact, FactValue, Household,
+    HouseholdRule, Money, MonthCounting, Person, PersonRole, RuleSet,
+};
 
 /// A list history (its classes) and the lists in a row, newest first, that name the area.
-pub type Streak = (Arc<[Arc<str>]>, Vec<Arc<str>>);
-use crate::model::{
-    AreaFacts, BenefitPersons, BenefitTest, Condition, Fact, FactValue, Household, HouseholdRule,
-    Money, MonthCounting, Person, PersonRole, RuleSet,
-};
+pub type Streak<'a> = (Arc<[Arc<str>]>, Vec<&'a Designation>);
 
 /// The facts a condition can see.
 pub struct FactContext<'a> {
@@ -21,7 +21,7 @@ pub struct FactContext<'a> {
     pub designated_classes: &'a [Arc<str>],
     /// Per list history (its classes): the lists in a row, newest first, that name the
     /// area and end with one in force (classification only).
-    pub streaks: &'a [Streak],
+    pub streaks: &'a [Streak<'a>],
     pub household: Option<&'a Household>,
     pub grant: Option<(&'a str, Money)>,
 }
@@ -219,17 +219,19 @@ impl FactContext<'_> {
                 Ok(holds)
             }
             Condition::ListedInSuccession { classes, lists } => {
-                let run: &[Arc<str>] = self
+                let run: Vec<Arc<str>> = self
                     .streaks
                     .iter()
                     .find(|(c, _)| c == classes)
-                    .map_or(&[], |(_, ids)| ids.as_slice());
+                    .map_or_else(Vec::new, |(_, run)| {
+                        run.iter().map(|d| d.id.clone()).collect()
+                    });
                 let holds = run.len() >= *lists as usize;
                 trace.comparisons.push(Comparison {
                     fact: format!("area.listed_in_succession.{}", classes.join("+")).into(),
                     op: ">=".into(),
                     threshold: format!("{lists} lists"),
-                    actual: format!("{} ({})", run.len(), join(run)),
+                    actual: format!("{} ({})", run.len(), join(&run)),
                     holds,
                 });
                 Ok(holds)

@@ -199,19 +199,13 @@ fn classify_with(
             }
         });
     }
-    let runs: Vec<Vec<&crate::model::Designation>> = histories
-        .iter()
-        .map(|classes| {
-            book.reference
-                .succession(municipality, &area.id, classes, date)
-        })
-        .collect();
     let streaks: Vec<Streak> = histories
-        .iter()
-        .zip(&runs)
-        .map(|(classes, run)| {
-            let ids = run.iter().map(|d| d.id.clone()).collect();
-            ((*classes).clone(), ids)
+        .into_iter()
+        .map(|classes| {
+            let run = book
+                .reference
+                .succession(municipality, &area.id, classes, date);
+            (classes.clone(), run)
         })
         .collect();
     let ctx = FactContext {
@@ -268,10 +262,11 @@ fn classify_with(
                     history.get_or_insert(classes);
                 }
             });
-            if let Some(i) = history.and_then(|h| streaks.iter().position(|(c, _)| c == h)) {
-                slots.same(Slot::ListsInSuccession, streaks[i].1.join(", "));
+            if let Some((_, run)) = history.and_then(|h| streaks.iter().find(|(c, _)| c == h)) {
+                let ids: Vec<&str> = run.iter().map(|d| &*d.id).collect();
+                slots.same(Slot::ListsInSuccession, ids.join(", "));
                 // A status from a list's history rests on every list of the run.
-                for d in &runs[i] {
+                for d in run {
                     explanation.used(&d.id, &d.content_hash, d.provenance.completeness);
                 }
             }

@@ -510,19 +510,10 @@ impl RuleSet {
     /// The classes whose designation lists the set's classification reads.
     pub fn listed_classes(&self) -> Vec<&Arc<str>> {
         let mut out: Vec<&Arc<str>> = Vec::new();
-        for r in &self.classification {
-            r.when.visit(&mut |c| {
-                let read: &[Arc<str>] = match c {
-                    Condition::DesignatedAs(class) => std::slice::from_ref(class),
-                    Condition::ListedInSuccession { classes, .. } => classes,
-                    _ => &[],
-                };
-                for class in read {
-                    if !out.contains(&class) {
-                        out.push(class);
-                    }
-                }
-            });
+        for class in self.list_histories().into_iter().flatten() {
+            if !out.contains(&class) {
+                out.push(class);
+            }
         }
         out
     }
