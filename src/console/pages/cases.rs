@@ -106,6 +106,16 @@ fn household(
     })
 }
 
+/// The date of the act, today unless the caseworker says otherwise.
+fn date_field(lang: Lang, today: chrono::NaiveDate) -> Markup {
+    html! {
+        div class="form-group" {
+            label class="form-label" for="date" { (lang.t("Dato", "Date")) }
+            input class="form-input" type="date" id="date" name="date" value=(today) required;
+        }
+    }
+}
+
 fn applicant_fields(lang: Lang) -> Markup {
     html! {
         div class="form-group" {
@@ -170,10 +180,7 @@ pub async fn referral_form(State(state): State<AppState>, cw: Caseworker) -> Pag
                     }
                 }
                 (applicant_fields(lang))
-                div class="form-group" {
-                    label class="form-label" for="date" { (lang.t("Dato", "Date")) }
-                    input class="form-input" type="date" id="date" name="date" value=(today) required;
-                }
+                (date_field(lang, today))
                 button type="submit" class="button button-primary" { (lang.t("Anvis husstanden", "Refer the household")) }
             }
         }
@@ -330,10 +337,7 @@ pub async fn grant_form(State(state): State<AppState>, cw: Caseworker) -> Page {
                     input class="form-checkbox" type="checkbox" id="resource_weak" name="resource_weak" value="true";
                     label class="form-label" for="resource_weak" { (lang.t("Kommunen vurderer husstanden som ressourcesvag", "The municipality assesses the household as resource-weak")) }
                 }
-                div class="form-group" {
-                    label class="form-label" for="date" { (lang.t("Dato", "Date")) }
-                    input class="form-input" type="date" id="date" name="date" value=(today) required;
-                }
+                (date_field(lang, today))
                 button type="submit" class="button button-primary" { (lang.t("Afgør ansøgningen", "Decide the application")) }
             }
         }
